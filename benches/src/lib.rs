@@ -1,0 +1,1 @@
+//! Shared helpers for Warden's benchmarks and load tools.

@@ -1,0 +1,1 @@
+//! Warden configuration: YAML schema with defaults and validation

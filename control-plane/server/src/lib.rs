@@ -1,0 +1,1 @@
+//! Warden control plane: SIP transports, registrar, metrics and HTTP

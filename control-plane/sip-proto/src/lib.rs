@@ -1,0 +1,1 @@
+//! Sans-IO SIP and SDP message parsing and serialization (nom, zero-copy)

@@ -1,0 +1,1 @@
+//! Warden storage: sqlx on SQLite (embedded) and PostgreSQL

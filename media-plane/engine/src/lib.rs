@@ -1,0 +1,1 @@
+//! Thread-per-core media plane on glommio

@@ -1,0 +1,1 @@
+//! Sans-IO RTP/RTCP parsing, rewriting, statistics and latching

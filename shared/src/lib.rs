@@ -1,0 +1,1 @@
+//! Types both planes speak: command/event protocol over per-core rtrb SPSC rings
