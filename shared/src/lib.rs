@@ -1,1 +1,22 @@
-//! Types both planes speak: command/event protocol over per-core rtrb SPSC rings
+//! Types both planes speak: the command/event protocol carried over per-core rtrb SPSC rings.
+//!
+//! The control plane pushes [`Command`]s to a media core and the core answers with [`Event`]s
+//! on a second ring. Both travel as fixed-size, `Copy` [`Frame`]s with an explicit
+//! `encode`/`decode`, so nothing on the media side owns heap memory or runs `Drop`, and the
+//! core validates every frame it reads. A full ring is reported to the caller as [`RingFull`];
+//! nothing is dropped silently.
+
+mod codec;
+mod command;
+mod error;
+mod event;
+mod frame;
+mod ring;
+mod types;
+
+pub use command::{Command, RemoteSpec};
+pub use error::{DecodeError, RingFull};
+pub use event::{ErrorCode, Event, StreamStats};
+pub use frame::{Frame, FRAME_LEN};
+pub use ring::{core_rings, CommandConsumer, CommandProducer, EventConsumer, EventProducer};
+pub use types::{Direction, EndpointHandle, PtMap, RequestId, PT_MAP_CAPACITY};

@@ -1,1 +1,27 @@
-//! Thread-per-core media plane on glommio
+//! Thread-per-core media plane on glommio: RTP/RTCP relay between bridged endpoints.
+//!
+//! [`MediaPlane::start`] runs one pinned glommio executor per configured core. Each core
+//! owns a slice of the RTP port range, its sockets and endpoints, and talks to the control
+//! plane only through its pair of rtrb rings (`warden-shared`). The control plane drives it
+//! through the async methods of [`MediaPlane`] and listens to [`MediaEvent`]s.
+
+mod config;
+mod core;
+mod endpoint;
+mod error;
+mod handle;
+mod ids;
+mod load;
+mod memlock;
+mod notify;
+mod pump;
+mod relay;
+mod sys;
+mod timers;
+
+pub use config::{default_cores, EngineConfig};
+pub use error::MediaError;
+pub use handle::{MediaPlane, PendingReply};
+pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
+pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
+pub use warden_shared::{Direction, PtMap, RemoteSpec, StreamStats};

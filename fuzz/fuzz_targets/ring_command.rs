@@ -1,0 +1,13 @@
+#![no_main]
+use warden_shared::{Command, Event, Frame};
+
+// Decoding arbitrary frames never panics, and whatever decodes re-encodes to the same value.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let frame = Frame::from_slice(data);
+    if let Ok(cmd) = Command::decode(&frame) {
+        assert_eq!(Command::decode(&cmd.encode()), Ok(cmd));
+    }
+    if let Ok(event) = Event::decode(&frame) {
+        assert_eq!(Event::decode(&event.encode()), Ok(event));
+    }
+});

@@ -1,0 +1,511 @@
+//! One media core: the loop that runs inside a pinned glommio executor.
+//!
+//! Each iteration applies queued commands, fires due timers, publishes counters, then waits
+//! on the core's epoll set (RTP/RTCP sockets plus the command doorbell) until a socket is
+//! readable, a command arrives, or the next timer is due. An idle core sleeps in that wait:
+//! it never spins, and a command wakes it at once through the doorbell.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use warden_shared::{
+    Command, CommandConsumer, EndpointHandle, ErrorCode, Event, EventProducer, RemoteSpec,
+    RequestId,
+};
+
+use crate::endpoint::{Endpoint, EndpointTable, PortPool};
+use crate::load::{CoreLoad, DropReason, LocalCounters};
+use crate::notify::Notifier;
+use crate::relay::PacketPath;
+use crate::sys::{self, Batch, Epoll, EventFd, BATCH};
+use crate::timers::{Timer, Timers};
+
+/// Token of the command doorbell in the epoll set (socket tokens are never 0: generations
+/// start at 1).
+const WAKE_TOKEN: u64 = 0;
+/// Commands applied per iteration before packets get their turn.
+const COMMAND_BUDGET: usize = 256;
+/// `recvmmsg` rounds per ready socket per iteration (fairness between sockets).
+const SOCKET_ROUNDS: usize = 4;
+/// Ready sockets reported per wait.
+const EPOLL_EVENTS: usize = 256;
+/// Longest sleep when no timer is armed.
+const MAX_SLEEP_MS: i32 = 1000;
+
+/// Everything a core needs, built on the control side and moved into the executor.
+pub(crate) struct CoreSetup {
+    pub(crate) index: usize,
+    pub(crate) cpu: usize,
+    pub(crate) bind: IpAddr,
+    pub(crate) address: IpAddr,
+    pub(crate) ports: Vec<u16>,
+    pub(crate) rtp_timeout: Duration,
+    pub(crate) stats_interval: Duration,
+    pub(crate) commands: CommandConsumer,
+    pub(crate) events: EventProducer,
+    pub(crate) load: Arc<CoreLoad>,
+    /// The core's doorbell (rung by the control side after pushing a command).
+    pub(crate) wake: Arc<EventFd>,
+    /// The event pump's doorbell (rung by the core after pushing events).
+    pub(crate) event_bell: Arc<EventFd>,
+}
+
+/// Encodes which socket of which endpoint an epoll entry is.
+fn token(handle: EndpointHandle, rtcp: bool) -> u64 {
+    (u64::from(handle.generation) << 32)
+        | (u64::from(handle.slot & 0x7fff_ffff) << 1)
+        | u64::from(rtcp)
+}
+
+fn untoken(token: u64) -> (EndpointHandle, bool) {
+    let handle = EndpointHandle {
+        slot: ((token >> 1) & 0x7fff_ffff) as u32,
+        generation: (token >> 32) as u32,
+    };
+    (handle, token & 1 == 1)
+}
+
+/// Whether the loop goes on.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+pub(crate) struct Core {
+    index: usize,
+    cpu: usize,
+    bind: IpAddr,
+    address: IpAddr,
+    rtp_timeout: Duration,
+    commands: CommandConsumer,
+    notifier: Notifier,
+    load: Arc<CoreLoad>,
+    wake: Arc<EventFd>,
+    event_bell: Arc<EventFd>,
+    epoll: Epoll,
+    table: EndpointTable,
+    pool: PortPool,
+    batch: Box<Batch>,
+    counters: LocalCounters,
+    timers: Timers,
+    epoch: Instant,
+    /// Commands are still queued (budget spent or no room for replies).
+    backlog: bool,
+    /// xorshift state for the SSRCs endpoints send with.
+    ssrc_state: u64,
+}
+
+impl Core {
+    pub(crate) fn new(setup: CoreSetup) -> std::io::Result<Self> {
+        let epoll = Epoll::new(EPOLL_EVENTS)?;
+        epoll.add(setup.wake.raw(), WAKE_TOKEN)?;
+        let now = Instant::now();
+        let housekeeping = if setup.rtp_timeout.is_zero() {
+            Duration::from_millis(100)
+        } else {
+            (setup.rtp_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(100))
+        };
+        let pool = PortPool::new(setup.ports);
+        Ok(Self {
+            index: setup.index,
+            cpu: setup.cpu,
+            bind: setup.bind,
+            address: setup.address,
+            rtp_timeout: setup.rtp_timeout,
+            commands: setup.commands,
+            notifier: Notifier::new(setup.events),
+            load: setup.load,
+            wake: setup.wake,
+            event_bell: setup.event_bell,
+            epoll,
+            table: EndpointTable::with_capacity(pool.capacity()),
+            pool,
+            batch: Batch::new(),
+            counters: LocalCounters::default(),
+            timers: Timers::new(now, housekeeping, setup.stats_interval),
+            epoch: now,
+            backlog: false,
+            ssrc_state: RandomState::new().hash_one(setup.index) | 1,
+        })
+    }
+
+    /// Runs until a `Shutdown` command or until the control side is gone.
+    pub(crate) fn run(mut self) {
+        tracing::info!(
+            core = self.index,
+            cpu = self.cpu,
+            ports = self.pool.capacity(),
+            "media core started"
+        );
+        let mut woke = Instant::now();
+        loop {
+            // One clock read per wake-up: commands and timers use the wake-up time.
+            let now = woke;
+            if self.run_commands(now) == Flow::Stop {
+                break;
+            }
+            for timer in self.timers.expired(now) {
+                match timer {
+                    Timer::Housekeeping => self.housekeeping(now),
+                    Timer::StatsReport => self.report_stats(),
+                }
+            }
+            if self.commands.is_abandoned() && self.commands.is_empty() {
+                tracing::info!(core = self.index, "control side gone, media core stopping");
+                break;
+            }
+            let done = Instant::now();
+            let timeout = self.sleep_ms(done);
+            self.counters.busy_ns += done.duration_since(woke).as_nanos() as u64;
+            self.publish();
+            let ready = self.epoll.wait(timeout);
+            woke = Instant::now();
+            self.counters.wakeups += 1;
+            for i in 0..ready {
+                match self.epoll.token(i) {
+                    Some(WAKE_TOKEN) => self.wake.drain(),
+                    Some(token) => self.drain_socket(token, woke),
+                    None => {}
+                }
+            }
+        }
+        self.close_all();
+        self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
+        self.publish();
+        tracing::info!(core = self.index, "media core stopped");
+    }
+
+    fn sleep_ms(&self, now: Instant) -> i32 {
+        if self.backlog {
+            // Budget spent: go on at once. No room for replies: give the pump a moment.
+            return if self.notifier.has_room() { 0 } else { 1 };
+        }
+        match self.timers.next_timeout() {
+            None => MAX_SLEEP_MS,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(now);
+                // Round up so the timer is due when we wake.
+                let ms = left.as_micros().div_ceil(1000);
+                ms.min(MAX_SLEEP_MS as u128) as i32
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        self.counters.events_dropped = self.notifier.dropped;
+        self.counters.endpoints = self.table.len() as u64;
+        self.counters.publish(&self.load);
+        if self.notifier.take_pushed() {
+            self.event_bell.signal();
+        }
+    }
+
+    /// Reads and relays everything waiting on one socket (bounded rounds).
+    fn drain_socket(&mut self, token: u64, now: Instant) {
+        let (handle, rtcp) = untoken(token);
+        let now_ns = now.duration_since(self.epoch).as_nanos() as u64;
+        for _ in 0..SOCKET_ROUNDS {
+            let Some(ep) = self.table.get(handle) else {
+                return;
+            };
+            let fd = if rtcp { ep.rtcp_fd } else { ep.rtp_fd };
+            let n = match self.batch.recv(fd) {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::debug!(core = self.index, %error, "receive failed");
+                    return;
+                }
+            };
+            if n == 0 {
+                return;
+            }
+            let mut path = PacketPath {
+                table: &mut self.table,
+                counters: &mut self.counters,
+                notifier: &mut self.notifier,
+                now,
+                now_ns,
+            };
+            for i in 0..n {
+                path.relay(&mut self.batch, i, handle, rtcp);
+            }
+            let flushed = self.batch.flush();
+            self.counters.packets_out += flushed.sent as u64;
+            self.counters.bytes_out += flushed.bytes as u64;
+            self.counters
+                .drop_many(DropReason::SendFailed, flushed.failed as u64);
+            if n < BATCH {
+                return;
+            }
+        }
+    }
+
+    fn run_commands(&mut self, now: Instant) -> Flow {
+        self.backlog = false;
+        for _ in 0..COMMAND_BUDGET {
+            if !self.notifier.has_room() {
+                self.backlog = !self.commands.is_empty();
+                return Flow::Continue;
+            }
+            match self.commands.pop() {
+                None => return Flow::Continue,
+                Some(Err(error)) => {
+                    self.counters.bad_commands += 1;
+                    tracing::warn!(core = self.index, %error, "undecodable command frame");
+                }
+                Some(Ok(command)) => {
+                    if self.apply(command, now) == Flow::Stop {
+                        return Flow::Stop;
+                    }
+                }
+            }
+        }
+        self.backlog = !self.commands.is_empty();
+        Flow::Continue
+    }
+
+    fn reply(&mut self, req: RequestId, result: Result<(), ErrorCode>) {
+        let event = match result {
+            Ok(()) => Event::Done { req },
+            Err(code) => Event::Failed { req, code },
+        };
+        self.notifier.send(&event);
+    }
+
+    fn apply(&mut self, command: Command, now: Instant) -> Flow {
+        tracing::debug!(core = self.index, ?command, "media command");
+        match command {
+            Command::CreateEndpoint { req } => {
+                let event = match self.create_endpoint(now) {
+                    Ok((endpoint, local)) => Event::Created {
+                        req,
+                        endpoint,
+                        local,
+                    },
+                    Err(code) => Event::Failed { req, code },
+                };
+                self.notifier.send(&event);
+            }
+            Command::SetRemote {
+                req,
+                endpoint,
+                remote,
+            } => {
+                let result = self.set_remote(endpoint, remote, now);
+                self.reply(req, result);
+            }
+            Command::Bridge { req, a, b } => {
+                let result = self.bridge(a, b);
+                self.reply(req, result);
+            }
+            Command::Unbridge { req, endpoint } => {
+                let result = self.unbridge(endpoint);
+                self.reply(req, result);
+            }
+            Command::SetDirection {
+                req,
+                endpoint,
+                direction,
+            } => {
+                let result = match self.table.get_mut(endpoint) {
+                    Some(ep) => {
+                        ep.direction = direction;
+                        Ok(())
+                    }
+                    None => Err(ErrorCode::UnknownEndpoint),
+                };
+                self.reply(req, result);
+            }
+            Command::Destroy { req, endpoint } => {
+                let result = self.destroy(endpoint);
+                self.reply(req, result);
+            }
+            Command::QueryStats { req, endpoint } => {
+                let event = match self.table.get(endpoint) {
+                    Some(ep) => Event::Stats {
+                        req,
+                        endpoint,
+                        stats: ep.stats(),
+                    },
+                    None => Event::Failed {
+                        req,
+                        code: ErrorCode::UnknownEndpoint,
+                    },
+                };
+                self.notifier.send(&event);
+            }
+            Command::Shutdown { req } => {
+                self.reply(req, Ok(()));
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn create_endpoint(&mut self, now: Instant) -> Result<(EndpointHandle, SocketAddr), ErrorCode> {
+        let (idx, port, rtp, rtcp) = self.pool.allocate(self.bind)?;
+        let endpoint = Endpoint::new(rtp, rtcp, idx, now, self.next_ssrc());
+        let (rtp_fd, rtcp_fd) = (endpoint.rtp_fd, endpoint.rtcp_fd);
+        let Some(handle) = self.table.insert(endpoint) else {
+            self.pool.release(idx);
+            return Err(ErrorCode::TableFull);
+        };
+        let registered = self
+            .epoll
+            .add(rtp_fd, token(handle, false))
+            .and_then(|()| self.epoll.add(rtcp_fd, token(handle, true)));
+        if registered.is_err() {
+            self.epoll.delete(rtp_fd);
+            self.table.remove(handle);
+            self.pool.release(idx);
+            return Err(ErrorCode::SocketError);
+        }
+        Ok((handle, SocketAddr::new(self.address, port)))
+    }
+
+    /// A fresh random SSRC for an endpoint's outgoing stream.
+    fn next_ssrc(&mut self) -> u32 {
+        let mut x = self.ssrc_state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.ssrc_state = x;
+        ((x >> 32) as u32).max(1)
+    }
+
+    fn set_remote(
+        &mut self,
+        endpoint: EndpointHandle,
+        mut remote: RemoteSpec,
+        now: Instant,
+    ) -> Result<(), ErrorCode> {
+        if !sys::usable_destination(remote.rtp.ip()) || remote.rtp.port() == 0 {
+            return Err(ErrorCode::InvalidRemote);
+        }
+        // Sockets bound to IPv6 reach IPv4 peers through mapped addresses; IPv4 sockets
+        // cannot reach IPv6 peers at all.
+        match (self.bind, remote.rtp) {
+            (IpAddr::V4(_), SocketAddr::V6(a)) => match a.ip().to_ipv4_mapped() {
+                Some(v4) => remote.rtp = SocketAddr::new(IpAddr::V4(v4), a.port()),
+                None => return Err(ErrorCode::InvalidRemote),
+            },
+            (IpAddr::V6(_), SocketAddr::V4(a)) => {
+                remote.rtp = SocketAddr::new(IpAddr::V6(a.ip().to_ipv6_mapped()), a.port());
+            }
+            _ => {}
+        }
+        let ep = self
+            .table
+            .get_mut(endpoint)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        ep.set_remote(remote, now);
+        Ok(())
+    }
+
+    fn bridge(&mut self, a: EndpointHandle, b: EndpointHandle) -> Result<(), ErrorCode> {
+        if a == b {
+            return Err(ErrorCode::SameEndpoint);
+        }
+        if !self.table.contains(a) || !self.table.contains(b) {
+            return Err(ErrorCode::UnknownEndpoint);
+        }
+        // Leave any previous bridge first.
+        let _ = self.unbridge(a);
+        let _ = self.unbridge(b);
+        let (ea, eb) = self
+            .table
+            .pair_mut(a.slot, b.slot)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        ea.peer = Some(b.slot);
+        eb.peer = Some(a.slot);
+        Ok(())
+    }
+
+    fn unbridge(&mut self, endpoint: EndpointHandle) -> Result<(), ErrorCode> {
+        let ep = self
+            .table
+            .get_mut(endpoint)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        let peer = ep.peer.take().ok_or(ErrorCode::NotBridged)?;
+        if let Some(other) = self.table.slot_mut(peer) {
+            other.peer = None;
+        }
+        Ok(())
+    }
+
+    fn destroy(&mut self, endpoint: EndpointHandle) -> Result<(), ErrorCode> {
+        if !self.table.contains(endpoint) {
+            return Err(ErrorCode::UnknownEndpoint);
+        }
+        let _ = self.unbridge(endpoint);
+        let ep = self
+            .table
+            .remove(endpoint)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        self.epoll.delete(ep.rtp_fd);
+        self.epoll.delete(ep.rtcp_fd);
+        self.pool.release(ep.port_index);
+        drop(ep);
+        Ok(())
+    }
+
+    fn close_all(&mut self) {
+        let handles: Vec<EndpointHandle> = self.table.iter_mut().map(|(h, _)| h).collect();
+        for handle in handles {
+            let _ = self.destroy(handle);
+        }
+    }
+
+    fn housekeeping(&mut self, now: Instant) {
+        self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
+        if self.rtp_timeout.is_zero() {
+            return;
+        }
+        for (handle, ep) in self.table.iter_mut() {
+            if ep.remote.is_none() || ep.timeout_reported || !ep.direction.receives() {
+                continue;
+            }
+            let idle = now.saturating_duration_since(ep.last_rx);
+            if idle >= self.rtp_timeout {
+                ep.timeout_reported = true;
+                self.notifier.send(&Event::RtpTimeout {
+                    endpoint: handle,
+                    idle_ms: idle.as_millis().min(u128::from(u32::MAX)) as u32,
+                });
+            }
+        }
+    }
+
+    fn report_stats(&mut self) {
+        for (handle, ep) in self.table.iter_mut() {
+            if ep.remote.is_some() {
+                self.notifier.send(&Event::Stats {
+                    req: RequestId::UNSOLICITED,
+                    endpoint: handle,
+                    stats: ep.stats(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        for (slot, generation, rtcp) in [(0, 1, false), (5, 7, true), (0x7fff_ffff, u32::MAX, true)]
+        {
+            let h = EndpointHandle { slot, generation };
+            let t = token(h, rtcp);
+            assert_ne!(t, WAKE_TOKEN);
+            assert!(generation >= 1);
+            assert_eq!(untoken(t), (h, rtcp));
+        }
+    }
+}

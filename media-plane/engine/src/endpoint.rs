@@ -1,0 +1,429 @@
+//! Endpoints (one RTP/RTCP port pair each), the generation-checked table that holds them,
+//! and the core's pool of port pairs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Instant;
+
+use warden_rtp_proto::stats::quality::estimate;
+use warden_rtp_proto::{
+    Codec, Latch, LatchConfig, PayloadTypeMap, RecvStats, RewriterConfig, SsrcMode, StreamRewriter,
+};
+use warden_shared::{Direction, EndpointHandle, ErrorCode, PtMap, RemoteSpec, StreamStats};
+
+use crate::sys;
+
+/// Default RTP clock rate when the remote did not give one.
+const DEFAULT_CLOCK_RATE: u32 = 8000;
+
+fn clock_of(remote: Option<RemoteSpec>) -> u32 {
+    match remote.map_or(0, |r| r.clock_rate) {
+        0 => DEFAULT_CLOCK_RATE,
+        c => c,
+    }
+}
+
+fn new_stats(clock_rate: u32) -> RecvStats {
+    // A relay has no reason to hold back the first packet: validate sources at once.
+    RecvStats::with_probation(clock_rate, 1)
+}
+
+/// The rewriter's payload-type table: identity, with the negotiated overrides.
+fn payload_types(map: &PtMap) -> PayloadTypeMap {
+    let mut table = PayloadTypeMap::identity();
+    for &(from, to) in map.entries() {
+        // `PtMap` only holds 7-bit values, which `set` accepts.
+        let _ = table.set(from, to);
+    }
+    table
+}
+
+/// One media endpoint: its sockets, remote, latches, bridge peer, statistics, and the
+/// rewriter for what it sends.
+pub(crate) struct Endpoint {
+    pub(crate) rtp_fd: RawFd,
+    pub(crate) rtcp_fd: RawFd,
+    pub(crate) port_index: usize,
+    pub(crate) remote: Option<RemoteSpec>,
+    /// Symmetric-RTP latch of the RTP port (also covers RTCP with rtcp-mux).
+    pub(crate) rtp_latch: Latch<SocketAddr>,
+    /// Latch of the separate RTCP port.
+    pub(crate) rtcp_latch: Latch<SocketAddr>,
+    pub(crate) direction: Direction,
+    pub(crate) peer: Option<u32>,
+    pub(crate) recv: RecvStats,
+    pub(crate) ssrc: Option<u32>,
+    /// Rewrites RTP sent to this endpoint's remote: payload types, one stable SSRC with
+    /// continuous sequence numbers and timestamps across source changes.
+    pub(crate) out: StreamRewriter,
+    /// Totals of earlier SSRCs (statistics restart on an SSRC change).
+    prior_packets: u64,
+    prior_bytes: u64,
+    prior_lost: i64,
+    pub(crate) packets_sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) rtcp_received: u32,
+    pub(crate) rtcp_sent: u32,
+    pub(crate) dropped_malformed: u32,
+    pub(crate) dropped_stranger: u32,
+    pub(crate) last_rx: Instant,
+    pub(crate) timeout_reported: bool,
+    // The sockets are declared last: they close when the endpoint is dropped.
+    _rtp: socket2::Socket,
+    _rtcp: socket2::Socket,
+}
+
+impl Endpoint {
+    /// `out_ssrc` is the SSRC this endpoint's remote will see on everything relayed to it.
+    pub(crate) fn new(
+        rtp: socket2::Socket,
+        rtcp: socket2::Socket,
+        port_index: usize,
+        now: Instant,
+        out_ssrc: u32,
+    ) -> Self {
+        Self {
+            rtp_fd: rtp.as_raw_fd(),
+            rtcp_fd: rtcp.as_raw_fd(),
+            port_index,
+            remote: None,
+            rtp_latch: Latch::new(None, LatchConfig::default()),
+            rtcp_latch: Latch::new(None, LatchConfig::default()),
+            direction: Direction::SendRecv,
+            peer: None,
+            recv: new_stats(DEFAULT_CLOCK_RATE),
+            ssrc: None,
+            out: StreamRewriter::new(RewriterConfig::new(
+                SsrcMode::Fixed(out_ssrc),
+                DEFAULT_CLOCK_RATE,
+            )),
+            prior_packets: 0,
+            prior_bytes: 0,
+            prior_lost: 0,
+            packets_sent: 0,
+            bytes_sent: 0,
+            rtcp_received: 0,
+            rtcp_sent: 0,
+            dropped_malformed: 0,
+            dropped_stranger: 0,
+            last_rx: now,
+            timeout_reported: false,
+            _rtp: rtp,
+            _rtcp: rtcp,
+        }
+    }
+
+    /// Applies a (re)negotiated remote. A moved address reopens the latches (the latch
+    /// ignores a repeated address, so re-INVITEs cannot be used to hijack).
+    pub(crate) fn set_remote(&mut self, remote: RemoteSpec, now: Instant) {
+        self.rtp_latch.set_expected(remote.rtp);
+        self.rtcp_latch.set_expected(remote.rtcp_addr());
+        let clock = clock_of(Some(remote));
+        if clock != clock_of(self.remote) {
+            self.restart_stats(clock);
+        }
+        if clock != self.out.config().clock_rate {
+            let mut config = *self.out.config();
+            config.clock_rate = clock;
+            self.out = StreamRewriter::new(config);
+        }
+        self.out.set_payload_types(payload_types(&remote.pt_map));
+        self.remote = Some(remote);
+        self.last_rx = now;
+        self.timeout_reported = false;
+    }
+
+    /// Starts a new statistics stream (new SSRC or clock rate), keeping the totals.
+    pub(crate) fn restart_stats(&mut self, clock_rate: u32) {
+        let snap = self.recv.snapshot();
+        self.prior_packets += snap.packets;
+        self.prior_bytes += snap.bytes;
+        self.prior_lost += snap.lost;
+        self.recv = new_stats(clock_rate);
+    }
+
+    /// RTP clock rate of the received stream.
+    pub(crate) fn clock_rate(&self) -> u32 {
+        clock_of(self.remote)
+    }
+
+    /// Where RTP for this endpoint's remote goes: the latched source, else the SDP address.
+    #[inline]
+    pub(crate) fn rtp_destination(&self) -> Option<SocketAddr> {
+        self.rtp_latch.destination()
+    }
+
+    /// Socket and destination for RTCP to this endpoint's remote.
+    #[inline]
+    pub(crate) fn rtcp_route(&self) -> Option<(RawFd, SocketAddr)> {
+        let remote = self.remote?;
+        if remote.rtcp_mux {
+            Some((self.rtp_fd, self.rtp_latch.destination()?))
+        } else {
+            Some((self.rtcp_fd, self.rtcp_latch.destination()?))
+        }
+    }
+
+    pub(crate) fn stats(&self) -> StreamStats {
+        let snap = self.recv.snapshot();
+        let packets = self.prior_packets + snap.packets;
+        let lost = self.prior_lost + snap.lost;
+        let (r, mos) = if packets == 0 {
+            (0.0, 0.0)
+        } else {
+            let expected = (packets as i64 + lost.max(0)).max(1) as f64;
+            // A relay cannot see mouth-to-ear delay; the receiver's jitter buffer
+            // (about twice the jitter) stands in for the delay term.
+            let q = estimate(
+                Codec::G711,
+                lost.max(0) as f64 / expected,
+                Some(2.0 * snap.jitter_ms),
+            );
+            (q.r_factor, q.mos)
+        };
+        StreamStats {
+            packets_received: packets,
+            bytes_received: self.prior_bytes + snap.bytes,
+            packets_lost: lost,
+            highest_seq: snap.highest_seq_ext,
+            jitter_us: (snap.jitter_ms * 1000.0).clamp(0.0, u32::MAX as f64) as u32,
+            ssrc: self.ssrc.unwrap_or(0),
+            r_factor_x100: (r * 100.0).round() as u16,
+            mos_x100: (mos * 100.0).round() as u16,
+            packets_sent: self.packets_sent,
+            bytes_sent: self.bytes_sent,
+            rtcp_received: self.rtcp_received,
+            rtcp_sent: self.rtcp_sent,
+            dropped_malformed: self.dropped_malformed,
+            dropped_stranger: self.dropped_stranger,
+        }
+    }
+}
+
+struct Slot {
+    generation: u32,
+    endpoint: Option<Endpoint>,
+}
+
+/// Fixed-capacity endpoint table addressed by [`EndpointHandle`]s.
+pub(crate) struct EndpointTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl EndpointTable {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.min(u32::MAX as usize);
+        Self {
+            slots: (0..capacity)
+                .map(|_| Slot {
+                    generation: 1,
+                    endpoint: None,
+                })
+                .collect(),
+            free: (0..capacity as u32).rev().collect(),
+            live: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    pub(crate) fn insert(&mut self, endpoint: Endpoint) -> Option<EndpointHandle> {
+        let slot = self.free.pop()?;
+        let entry = self.slots.get_mut(slot as usize)?;
+        entry.endpoint = Some(endpoint);
+        self.live += 1;
+        Some(EndpointHandle {
+            slot,
+            generation: entry.generation,
+        })
+    }
+
+    pub(crate) fn remove(&mut self, handle: EndpointHandle) -> Option<Endpoint> {
+        let entry = self.slots.get_mut(handle.slot as usize)?;
+        if entry.generation != handle.generation {
+            return None;
+        }
+        let endpoint = entry.endpoint.take()?;
+        entry.generation = entry.generation.wrapping_add(1).max(1);
+        self.free.push(handle.slot);
+        self.live -= 1;
+        Some(endpoint)
+    }
+
+    /// Whether the handle names a live endpoint.
+    pub(crate) fn contains(&self, handle: EndpointHandle) -> bool {
+        self.get(handle).is_some()
+    }
+
+    pub(crate) fn get(&self, handle: EndpointHandle) -> Option<&Endpoint> {
+        let entry = self.slots.get(handle.slot as usize)?;
+        if entry.generation != handle.generation {
+            return None;
+        }
+        entry.endpoint.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, handle: EndpointHandle) -> Option<&mut Endpoint> {
+        let entry = self.slots.get_mut(handle.slot as usize)?;
+        if entry.generation != handle.generation {
+            return None;
+        }
+        entry.endpoint.as_mut()
+    }
+
+    #[inline]
+    pub(crate) fn slot_mut(&mut self, slot: u32) -> Option<&mut Endpoint> {
+        self.slots.get_mut(slot as usize)?.endpoint.as_mut()
+    }
+
+    /// Two distinct live endpoints at once.
+    pub(crate) fn pair_mut(&mut self, a: u32, b: u32) -> Option<(&mut Endpoint, &mut Endpoint)> {
+        let (a, b) = (a as usize, b as usize);
+        if a == b || a >= self.slots.len() || b >= self.slots.len() {
+            return None;
+        }
+        if a < b {
+            let (lo, hi) = self.slots.split_at_mut(b);
+            Some((lo[a].endpoint.as_mut()?, hi[0].endpoint.as_mut()?))
+        } else {
+            let (lo, hi) = self.slots.split_at_mut(a);
+            Some((hi[0].endpoint.as_mut()?, lo[b].endpoint.as_mut()?))
+        }
+    }
+
+    /// Every live endpoint with its handle.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (EndpointHandle, &mut Endpoint)> {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+            let generation = s.generation;
+            s.endpoint.as_mut().map(|e| {
+                (
+                    EndpointHandle {
+                        slot: i as u32,
+                        generation,
+                    },
+                    e,
+                )
+            })
+        })
+    }
+}
+
+/// The even ports a core owns and which of them are taken.
+pub(crate) struct PortPool {
+    ports: Vec<u16>,
+    in_use: Vec<bool>,
+    cursor: usize,
+}
+
+impl PortPool {
+    pub(crate) fn new(ports: Vec<u16>) -> Self {
+        let n = ports.len();
+        Self {
+            ports,
+            in_use: vec![false; n],
+            cursor: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Binds the next free pair (even RTP port, odd RTCP port) on `ip`, skipping ports
+    /// another process holds. Returns the pair's index, its RTP port and both sockets.
+    pub(crate) fn allocate(
+        &mut self,
+        ip: IpAddr,
+    ) -> Result<(usize, u16, socket2::Socket, socket2::Socket), ErrorCode> {
+        let n = self.ports.len();
+        let mut saw_free = false;
+        for step in 0..n {
+            let idx = (self.cursor + step) % n;
+            if self.in_use[idx] {
+                continue;
+            }
+            saw_free = true;
+            let port = self.ports[idx];
+            let Ok(rtp) = sys::bind_udp(SocketAddr::new(ip, port)) else {
+                continue;
+            };
+            let Ok(rtcp) = sys::bind_udp(SocketAddr::new(ip, port.wrapping_add(1))) else {
+                continue;
+            };
+            self.in_use[idx] = true;
+            self.cursor = (idx + 1) % n;
+            return Ok((idx, port, rtp, rtcp));
+        }
+        Err(if saw_free {
+            ErrorCode::SocketError
+        } else {
+            ErrorCode::NoFreePort
+        })
+    }
+
+    pub(crate) fn release(&mut self, idx: usize) {
+        if let Some(flag) = self.in_use.get_mut(idx) {
+            *flag = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(pool: &mut PortPool) -> Endpoint {
+        let (idx, _, rtp, rtcp) = pool.allocate("127.0.0.1".parse().unwrap()).unwrap();
+        Endpoint::new(rtp, rtcp, idx, Instant::now(), 0x1234)
+    }
+
+    fn free_pool(n: usize, offset: u16) -> PortPool {
+        // The pool skips ports another process holds, so any range works.
+        let base = 42000 + (std::process::id() % 500) as u16 * 16 + offset;
+        PortPool::new((0..n as u16).map(|i| base + 2 * i).collect())
+    }
+
+    #[test]
+    fn stale_handles_are_rejected() {
+        let mut pool = free_pool(4, 0);
+        let mut table = EndpointTable::with_capacity(2);
+        let a = table.insert(endpoint(&mut pool)).unwrap();
+        let b = table.insert(endpoint(&mut pool)).unwrap();
+        assert!(table.insert(endpoint(&mut pool)).is_none(), "table is full");
+        assert_eq!(table.len(), 2);
+        let removed = table.remove(a).unwrap();
+        pool.release(removed.port_index);
+        assert!(!table.contains(a));
+        assert!(table.remove(a).is_none());
+        let c = table.insert(endpoint(&mut pool)).unwrap();
+        assert_eq!(c.slot, a.slot);
+        assert_ne!(c.generation, a.generation);
+        assert!(table.get(a).is_none());
+        assert!(table.get(c).is_some());
+        assert!(table.pair_mut(b.slot, c.slot).is_some());
+        assert!(table.pair_mut(b.slot, b.slot).is_none());
+        assert_eq!(table.iter_mut().count(), 2);
+    }
+
+    #[test]
+    fn pool_runs_out_and_recovers() {
+        let mut pool = free_pool(2, 8);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let first = pool.allocate(ip).unwrap();
+        let second = pool.allocate(ip).unwrap();
+        assert_ne!(first.1, second.1);
+        assert_eq!(first.1 % 2, 0);
+        assert_eq!(
+            first.3.local_addr().unwrap().as_socket().unwrap().port(),
+            first.1 + 1
+        );
+        assert!(matches!(pool.allocate(ip), Err(ErrorCode::NoFreePort)));
+        pool.release(first.0);
+        drop(first);
+        assert!(pool.allocate(ip).is_ok());
+    }
+}
