@@ -1,0 +1,240 @@
+//! The media plane as the control plane sees it: started from the `media:` configuration, its
+//! per-core load exported to `/metrics`, and its handle shared with the call logic.
+//!
+//! Everything here runs on the control side; the media cores only see their rings.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use warden_config::Config;
+use warden_media::{CoreLoadSnapshot, DropReason, EngineConfig, MediaPlane};
+
+use crate::error::ControlError;
+
+/// How often the per-core counters are copied into the metrics.
+const METRICS_PERIOD: Duration = Duration::from_secs(1);
+
+/// Maps the `media:` section onto the engine's configuration.
+pub(crate) fn engine_config(config: &Config) -> EngineConfig {
+    let m = &config.media;
+    let available: Vec<usize> =
+        (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+    let bind = match m.address {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    EngineConfig {
+        cores: m.resolve_cores(&available),
+        address: m.address,
+        bind,
+        rtp_ports: (m.rtp_ports.start, m.rtp_ports.end),
+        rtp_timeout: Duration::from_secs(u64::from(m.rtp_timeout_secs)),
+        io_memory_bytes: usize::try_from(m.io_memory_mib).unwrap_or(1) << 20,
+        ..EngineConfig::new(m.address)
+    }
+}
+
+/// Starts the media plane (one pinned executor per configured core).
+pub(crate) fn start(config: &Config) -> Result<MediaPlane, ControlError> {
+    let engine = engine_config(config);
+    let plane =
+        MediaPlane::start(engine.clone()).map_err(|e| ControlError::Media(e.to_string()))?;
+    tracing::info!(cores = ?engine.cores, address = %engine.address, ports = ?engine.rtp_ports, "media plane started");
+    Ok(plane)
+}
+
+/// Labels of a per-core metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct CoreLabels {
+    /// The CPU the core is pinned to.
+    pub(crate) cpu: u32,
+}
+
+/// Labels of a per-core drop counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct DropLabels {
+    /// The CPU the core is pinned to.
+    pub(crate) cpu: u32,
+    /// Why packets were dropped.
+    pub(crate) reason: &'static str,
+}
+
+/// Per-core media metrics.
+#[derive(Default)]
+pub(crate) struct MediaMetrics {
+    sessions: Family<CoreLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    endpoints: Family<CoreLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    packets_in: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    packets_out: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    bytes_in: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    bytes_out: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    drops: Family<DropLabels, Counter<u64, AtomicU64>>,
+    busy: Family<CoreLabels, Counter<f64, AtomicU64>>,
+    cpu_time: Family<CoreLabels, Counter<f64, AtomicU64>>,
+}
+
+impl MediaMetrics {
+    /// Registers every family under `warden_media_*`.
+    pub(crate) fn register(self: &Arc<Self>, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("media");
+        r.register(
+            "sessions",
+            "Call sessions placed on the core",
+            self.sessions.clone(),
+        );
+        r.register(
+            "endpoints",
+            "Live RTP endpoints on the core",
+            self.endpoints.clone(),
+        );
+        r.register(
+            "packets_in",
+            "Datagrams received by the core",
+            self.packets_in.clone(),
+        );
+        r.register(
+            "packets_out",
+            "Datagrams sent by the core",
+            self.packets_out.clone(),
+        );
+        r.register(
+            "bytes_in",
+            "Bytes received by the core",
+            self.bytes_in.clone(),
+        );
+        r.register(
+            "bytes_out",
+            "Bytes sent by the core",
+            self.bytes_out.clone(),
+        );
+        r.register(
+            "drops",
+            "Packets dropped by the core, by reason",
+            self.drops.clone(),
+        );
+        r.register(
+            "busy_seconds",
+            "Time the core spent working",
+            self.busy.clone(),
+        );
+        r.register(
+            "cpu_seconds",
+            "CPU time of the core's thread",
+            self.cpu_time.clone(),
+        );
+    }
+
+    /// Copies one snapshot per core into the metrics (counters advance by the difference).
+    fn update(&self, cpus: &[usize], now: &[CoreLoadSnapshot], before: &[CoreLoadSnapshot]) {
+        for (i, snap) in now.iter().enumerate() {
+            let cpu = u32::try_from(cpus.get(i).copied().unwrap_or(i)).unwrap_or(u32::MAX);
+            let prev = before.get(i).copied().unwrap_or_default();
+            let core = CoreLabels { cpu };
+            let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            self.sessions.get_or_create(&core).set(gauge(snap.sessions));
+            self.endpoints
+                .get_or_create(&core)
+                .set(gauge(snap.endpoints));
+            self.packets_in
+                .get_or_create(&core)
+                .inc_by(snap.packets_in.saturating_sub(prev.packets_in));
+            self.packets_out
+                .get_or_create(&core)
+                .inc_by(snap.packets_out.saturating_sub(prev.packets_out));
+            self.bytes_in
+                .get_or_create(&core)
+                .inc_by(snap.bytes_in.saturating_sub(prev.bytes_in));
+            self.bytes_out
+                .get_or_create(&core)
+                .inc_by(snap.bytes_out.saturating_sub(prev.bytes_out));
+            for reason in DropReason::ALL {
+                let d = snap.dropped(reason).saturating_sub(prev.dropped(reason));
+                self.drops
+                    .get_or_create(&DropLabels {
+                        cpu,
+                        reason: reason.label(),
+                    })
+                    .inc_by(d);
+            }
+            let secs = |ns: u64| ns as f64 / 1e9;
+            self.busy
+                .get_or_create(&core)
+                .inc_by(secs(snap.busy_ns.saturating_sub(prev.busy_ns)));
+            self.cpu_time
+                .get_or_create(&core)
+                .inc_by(secs(snap.cpu_ns.saturating_sub(prev.cpu_ns)));
+        }
+    }
+}
+
+/// Copies the media plane's per-core load into the metrics every second.
+pub(crate) fn spawn_metrics(plane: MediaPlane, metrics: Arc<MediaMetrics>) {
+    tokio::spawn(async move {
+        let cpus = plane.cpus();
+        let mut before = vec![CoreLoadSnapshot::default(); cpus.len()];
+        let mut tick = tokio::time::interval(METRICS_PERIOD);
+        loop {
+            tick.tick().await;
+            let now = plane.load();
+            metrics.update(&cpus, &now, &before);
+            before = now;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_config_follows_the_media_section() {
+        let mut config = Config::default();
+        config.media.cores = Some(vec![0]);
+        config.media.rtp_ports = warden_config::PortRange::new(20000, 20100).unwrap();
+        config.media.rtp_timeout_secs = 7;
+        config.media.io_memory_mib = 2;
+        let e = engine_config(&config);
+        assert_eq!(e.cores, vec![0]);
+        assert_eq!(e.rtp_ports, (20000, 20100));
+        assert_eq!(e.rtp_timeout, Duration::from_secs(7));
+        assert_eq!(e.io_memory_bytes, 2 << 20);
+        assert_eq!(e.address, config.media.address);
+        assert!(e.bind.is_unspecified());
+    }
+
+    #[test]
+    fn counters_advance_by_the_difference_between_snapshots() {
+        let m = Arc::new(MediaMetrics::default());
+        let mut registry = Registry::with_prefix("warden");
+        m.register(&mut registry);
+        let first = CoreLoadSnapshot {
+            packets_in: 10,
+            sessions: 2,
+            ..Default::default()
+        };
+        m.update(&[1], &[first], &[CoreLoadSnapshot::default()]);
+        let second = CoreLoadSnapshot {
+            packets_in: 25,
+            sessions: 1,
+            ..Default::default()
+        };
+        m.update(&[1], &[second], &[first]);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(r#"warden_media_packets_in_total{cpu="1"} 25"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"warden_media_sessions{cpu="1"} 1"#),
+            "{text}"
+        );
+    }
+}
