@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs Warden's whole test suite on this machine: installs what the tests need, starts a
+# throwaway PostgreSQL, then runs format and lint gates, unit/integration/end-to-end tests on
+# SQLite and PostgreSQL, and a short run of every fuzz target.
+#
+#   scripts/test.sh              everything
+#   WARDEN_FUZZ_SECONDS=0 ...    skip the fuzz smoke runs
+#   WARDEN_TEST_PG_URL=...       use an existing PostgreSQL instead of starting one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+fuzz_seconds=${WARDEN_FUZZ_SECONDS:-15}
+artifacts="$root/test-artifacts"
+mkdir -p "$artifacts"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages -----------------------------------------------------------------------
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v pg_isready >/dev/null 2>&1 || need+=(postgresql-client)
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# io_uring (the media plane) pins buffers in locked memory.
+ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
+echo "locked-memory limit: $(ulimit -l)"
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+if [ -z "${WARDEN_TEST_PG_URL:-}" ]; then
+  step "starting a throwaway PostgreSQL"
+  WARDEN_TEST_PG_URL=$(scripts/pg-test-server.sh start "$root/target/pg-test")
+  trap 'scripts/pg-test-server.sh stop "$root/target/pg-test" >/dev/null 2>&1 || true' EXIT
+fi
+export WARDEN_TEST_PG_URL
+echo "PostgreSQL: $WARDEN_TEST_PG_URL"
+
+# --- gates ---------------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+# --- tests ---------------------------------------------------------------------------------
+step "cargo build (binaries used by the end-to-end tests)"
+cargo build --locked --workspace --bins
+step "cargo test (unit, integration and end-to-end; SQLite and PostgreSQL)"
+WARDEN_TEST_ARTIFACTS="$artifacts" cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$artifacts/cargo-test.log"
+# tee hides cargo's status: check it explicitly.
+test "${PIPESTATUS[0]}" -eq 0
+
+# --- fuzz smoke ----------------------------------------------------------------------------
+if [ "$fuzz_seconds" -gt 0 ]; then
+  if cargo +nightly --version >/dev/null 2>&1; then
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+      step "installing cargo-fuzz"
+      cargo install cargo-fuzz --locked
+    fi
+    step "fuzz smoke: every target for ${fuzz_seconds}s"
+    (cd fuzz && for t in $(cargo +nightly fuzz list); do
+      echo "--- fuzz $t"
+      cargo +nightly fuzz run "$t" -- -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
+      test "${PIPESTATUS[0]}" -eq 0
+    done)
+  else
+    echo "fuzz smoke skipped: no nightly toolchain (rustup toolchain install nightly)"
+  fi
+fi
+
+step "all tests passed"
