@@ -224,7 +224,7 @@ pub struct MediaConfig {
     /// A call leg that receives no RTP for this long is hung up (default
     /// 30 s, at least 1).
     pub rtp_timeout_secs: u32,
-    /// io_uring buffer memory per media executor, in MiB (default 4,
+    /// io_uring buffer memory per media executor, in MiB (default 1,
     /// allowed 1..=1024).
     pub io_memory_mib: u32,
 }
@@ -239,7 +239,7 @@ impl Default for MediaConfig {
             },
             cores: None,
             rtp_timeout_secs: 30,
-            io_memory_mib: 4,
+            io_memory_mib: 1,
         }
     }
 }
@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(c.media.rtp_ports.to_string(), "10000-20000");
         assert_eq!(c.media.cores, None);
         assert_eq!(c.media.rtp_timeout_secs, 30);
-        assert_eq!(c.media.io_memory_mib, 4);
+        assert_eq!(c.media.io_memory_mib, 1);
         assert_eq!(c.api.listen.to_string(), "0.0.0.0:9000");
         assert!(c.api.cors_origins.is_empty());
         assert_eq!(
