@@ -191,6 +191,8 @@ impl Warden {
             .arg("--config")
             .arg(self.config_path())
             .env_remove("RUST_LOG")
+            // The first administrator of the API (tests/e2e/api.rs logs in with it).
+            .env("WARDEN_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
@@ -439,3 +441,7 @@ pub fn options_request(to: SocketAddr, ip: &str, port: u16, branch: &str) -> Vec
     )
     .into_bytes()
 }
+
+/// Password of the `admin` account Warden creates at first start (passed as
+/// `WARDEN_ADMIN_PASSWORD` by [`Warden::start`]; tests/e2e/api.rs logs in with it).
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";

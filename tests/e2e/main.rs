@@ -5,6 +5,7 @@
 //! `target/test-artifacts`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
 mod cli;
 mod digest;
 mod harness;

@@ -140,6 +140,11 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
         metrics,
         store,
         started,
+        events,
+        settings: Arc::new(api::ApiSettings::from_config(&config)),
+        // Stand-ins until the call core and the media plane implement the providers.
+        calls: Arc::new(api::NoCalls),
+        media: Arc::new(api::NoMedia),
     };
     let api = api::serve(config.api.listen, api_state).await?;
     Ok(Running { sip, api, media })

@@ -1,0 +1,7 @@
+// Entry point of the Warden dashboard.
+
+import './styles.css';
+import { App } from './app';
+
+const root = document.getElementById('app');
+if (root) void new App(root).start();
