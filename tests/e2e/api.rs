@@ -979,3 +979,21 @@ fn openapi_document_docs_page_and_security_headers() {
         .header("access-control-allow-origin")
         .is_none());
 }
+
+#[test]
+fn media_cores_report_the_running_media_plane() {
+    let w = Warden::start("api_media", Backend::Sqlite, "").unwrap();
+    let token = admin_token(&w);
+    // The per-core figures are refreshed every second.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, cores, _) = call(&w, "GET", "/api/v1/media/cores", Some(&token), None);
+    assert_eq!(status, 200, "{cores}");
+    let cores = cores.as_array().expect("a list of cores");
+    assert!(!cores.is_empty(), "the media plane runs at least one core");
+    for c in cores {
+        assert!(
+            c["core"].is_u64() && c["busy_pct"].is_number() && c["sessions"].is_u64(),
+            "{c}"
+        );
+    }
+}

@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -78,6 +78,8 @@ pub(crate) struct MediaMetrics {
     drops: Family<DropLabels, Counter<u64, AtomicU64>>,
     busy: Family<CoreLabels, Counter<f64, AtomicU64>>,
     cpu_time: Family<CoreLabels, Counter<f64, AtomicU64>>,
+    /// The last interval's rates per core, for the API.
+    latest: Mutex<Vec<crate::api::CoreLoad>>,
 }
 
 impl MediaMetrics {
@@ -131,8 +133,17 @@ impl MediaMetrics {
         );
     }
 
-    /// Copies one snapshot per core into the metrics (counters advance by the difference).
-    fn update(&self, cpus: &[usize], now: &[CoreLoadSnapshot], before: &[CoreLoadSnapshot]) {
+    /// Copies one snapshot per core into the metrics (counters advance by the difference) and
+    /// keeps the interval's rates for the API. `elapsed` is the time between the snapshots.
+    fn update(
+        &self,
+        cpus: &[usize],
+        now: &[CoreLoadSnapshot],
+        before: &[CoreLoadSnapshot],
+        elapsed: Duration,
+    ) {
+        let secs_elapsed = elapsed.as_secs_f64().max(1e-3);
+        let mut latest = Vec::with_capacity(now.len());
         for (i, snap) in now.iter().enumerate() {
             let cpu = u32::try_from(cpus.get(i).copied().unwrap_or(i)).unwrap_or(u32::MAX);
             let prev = before.get(i).copied().unwrap_or_default();
@@ -170,7 +181,26 @@ impl MediaMetrics {
             self.cpu_time
                 .get_or_create(&core)
                 .inc_by(secs(snap.cpu_ns.saturating_sub(prev.cpu_ns)));
+            let per_sec = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs_elapsed;
+            latest.push(crate::api::CoreLoad {
+                core: cpu,
+                sessions: snap.sessions,
+                packets_in_per_sec: per_sec(snap.packets_in, prev.packets_in),
+                packets_out_per_sec: per_sec(snap.packets_out, prev.packets_out),
+                dropped_total: snap.drops.iter().sum(),
+                busy_pct: (secs(snap.busy_ns.saturating_sub(prev.busy_ns)) / secs_elapsed * 100.0)
+                    .min(100.0),
+            });
         }
+        if let Ok(mut l) = self.latest.lock() {
+            *l = latest;
+        }
+    }
+}
+
+impl crate::api::MediaStats for MediaMetrics {
+    fn cores(&self) -> Vec<crate::api::CoreLoad> {
+        self.latest.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -179,11 +209,13 @@ pub(crate) fn spawn_metrics(plane: MediaPlane, metrics: Arc<MediaMetrics>) {
     tokio::spawn(async move {
         let cpus = plane.cpus();
         let mut before = vec![CoreLoadSnapshot::default(); cpus.len()];
+        let mut then = Instant::now();
         let mut tick = tokio::time::interval(METRICS_PERIOD);
         loop {
             tick.tick().await;
             let now = plane.load();
-            metrics.update(&cpus, &now, &before);
+            metrics.update(&cpus, &now, &before, then.elapsed());
+            then = Instant::now();
             before = now;
         }
     });
@@ -219,13 +251,19 @@ mod tests {
             sessions: 2,
             ..Default::default()
         };
-        m.update(&[1], &[first], &[CoreLoadSnapshot::default()]);
+        m.update(
+            &[1],
+            &[first],
+            &[CoreLoadSnapshot::default()],
+            Duration::from_secs(1),
+        );
         let second = CoreLoadSnapshot {
             packets_in: 25,
             sessions: 1,
+            busy_ns: 500_000_000,
             ..Default::default()
         };
-        m.update(&[1], &[second], &[first]);
+        m.update(&[1], &[second], &[first], Duration::from_secs(1));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(
@@ -236,5 +274,11 @@ mod tests {
             text.contains(r#"warden_media_sessions{cpu="1"} 1"#),
             "{text}"
         );
+        // The API sees the last interval as rates.
+        let cores = crate::api::MediaStats::cores(&*m);
+        assert_eq!(cores.len(), 1);
+        assert_eq!(cores[0].core, 1);
+        assert!((cores[0].packets_in_per_sec - 15.0).abs() < 1e-9);
+        assert!((cores[0].busy_pct - 50.0).abs() < 1e-9);
     }
 }

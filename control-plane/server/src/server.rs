@@ -136,15 +136,16 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
     });
     tokio::spawn(core.run(rx));
 
+    let media_stats = metrics.media.clone();
     let api_state = ApiState {
         metrics,
         store,
         started,
         events,
         settings: Arc::new(api::ApiSettings::from_config(&config)),
-        // Stand-ins until the call core and the media plane implement the providers.
+        // A stand-in until the call core implements the provider.
         calls: Arc::new(api::NoCalls),
-        media: Arc::new(api::NoMedia),
+        media: media_stats,
     };
     let api = api::serve(config.api.listen, api_state).await?;
     Ok(Running { sip, api, media })

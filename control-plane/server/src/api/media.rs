@@ -1,8 +1,7 @@
 //! Media-plane load per core: sessions, packets per second, drops, busy time.
 //!
-//! The media plane is being integrated: the route is written against the [`MediaStats`]
-//! trait, and server.rs plugs in [`NoMedia`] (no cores reported) until the media handle
-//! implements it.
+//! The route is written against the [`MediaStats`] trait; server.rs plugs in the media
+//! plane's per-core counters (`crate::media::MediaMetrics`).
 
 use axum::extract::State;
 use axum::Json;
@@ -16,16 +15,6 @@ use super::state::AppState;
 pub(crate) trait MediaStats: Send + Sync + 'static {
     /// The latest load figures of every media core (cheap: read from counters).
     fn cores(&self) -> Vec<CoreLoad>;
-}
-
-/// The stand-in until the media plane reports: no cores.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct NoMedia;
-
-impl MediaStats for NoMedia {
-    fn cores(&self) -> Vec<CoreLoad> {
-        Vec::new()
-    }
 }
 
 /// Load of one media core.

@@ -44,7 +44,7 @@ use crate::error::ControlError;
 #[allow(unused_imports)] // the call and media providers are plugged in by server.rs
 pub(crate) use calls::{CallControl, CallLeg, HangupError, LiveCall, NoCalls};
 #[allow(unused_imports)]
-pub(crate) use media::{CoreLoad, MediaStats, NoMedia};
+pub(crate) use media::{CoreLoad, MediaStats};
 pub(crate) use state::{ApiSettings, ApiState};
 
 /// Builds the whole HTTP application: API routes, ops endpoints, dashboard, headers, CORS.
