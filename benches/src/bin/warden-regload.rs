@@ -94,7 +94,10 @@ fn start(args: &Args, dir: &Path) -> Result<Server> {
     }
     yaml.push_str("extensions:\n");
     for i in 0..args.users {
-        yaml.push_str(&format!("  - {{ number: \"{}\", name: \"Load {i}\", secret: \"pw-{i}-secret\" }}\n", 100000 + i));
+        yaml.push_str(&format!(
+            "  - {{ number: \"{}\", name: \"Load {i}\", secret: \"pw-{i}-secret\" }}\n",
+            100000 + i
+        ));
     }
     let cfg = dir.join("warden.yaml");
     std::fs::write(&cfg, yaml)?;
@@ -122,16 +125,40 @@ struct Phase {
     failed: u32,
 }
 
-fn run_sipp(server: &Server, args: &Args, scenario: &str, inf: Option<&Path>, calls: u32) -> Result<Phase> {
-    let scen = Path::new(env!("CARGO_MANIFEST_DIR")).join("sipp").join(scenario);
+fn run_sipp(
+    server: &Server,
+    args: &Args,
+    scenario: &str,
+    inf: Option<&Path>,
+    calls: u32,
+) -> Result<Phase> {
+    let scen = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sipp")
+        .join(scenario);
     let before = cpu_seconds(server.child.id())?;
     let t0 = Instant::now();
     let mut cmd = Command::new("sipp");
     cmd.arg(format!("127.0.0.1:{}", server.sip))
         .arg("-sf")
         .arg(&scen)
-        .args(["-m", &calls.to_string(), "-r", &args.rate.to_string(), "-rp", "1000"])
-        .args(["-l", "2000", "-i", "127.0.0.1", "-p", &free_port()?.to_string(), "-t", &args.transport])
+        .args([
+            "-m",
+            &calls.to_string(),
+            "-r",
+            &args.rate.to_string(),
+            "-rp",
+            "1000",
+        ])
+        .args([
+            "-l",
+            "2000",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port()?.to_string(),
+            "-t",
+            &args.transport,
+        ])
         .args(["-timeout", "120s", "-nostdin", "-trace_err", "-error_file"])
         .arg(std::env::temp_dir().join(format!("warden-regload-{scenario}.errors.log")))
         .stdin(Stdio::null())
@@ -145,7 +172,12 @@ fn run_sipp(server: &Server, args: &Args, scenario: &str, inf: Option<&Path>, ca
     let cpu = cpu_seconds(server.child.id())? - before;
     // SIPp exits 0 when every call succeeded, 1 when some failed.
     let failed = if status.success() { 0 } else { 1 };
-    Ok(Phase { calls, wall, cpu, failed })
+    Ok(Phase {
+        calls,
+        wall,
+        cpu,
+        failed,
+    })
 }
 
 fn main() -> Result<()> {
@@ -166,15 +198,25 @@ fn main() -> Result<()> {
     let _ = server.api;
 
     let per = |p: &Phase| p.cpu * 1e6 / f64::from(p.calls);
-    println!("transport            {}", if args.transport == "t1" { "TCP" } else { "UDP" });
-    println!("database             {}", args.database.as_deref().unwrap_or("SQLite (embedded)"));
+    println!(
+        "transport            {}",
+        if args.transport == "t1" { "TCP" } else { "UDP" }
+    );
+    println!(
+        "database             {}",
+        args.database.as_deref().unwrap_or("SQLite (embedded)")
+    );
     println!("users                {}", args.users);
     println!("target rate          {}/s", args.rate);
     println!(
         "OPTIONS baseline     {:.0}/s, {:.1} us CPU each{}",
         f64::from(base.calls) / base.wall.as_secs_f64(),
         per(&base),
-        if base.failed > 0 { " (SOME FAILED)" } else { "" }
+        if base.failed > 0 {
+            " (SOME FAILED)"
+        } else {
+            ""
+        }
     );
     println!(
         "registrations        {:.0}/s, {:.1} us CPU each{}",
@@ -182,7 +224,10 @@ fn main() -> Result<()> {
         per(&reg),
         if reg.failed > 0 { " (SOME FAILED)" } else { "" }
     );
-    println!("CPU ratio            {:.2}x the OPTIONS transaction", per(&reg) / per(&base).max(1e-9));
+    println!(
+        "CPU ratio            {:.2}x the OPTIONS transaction",
+        per(&reg) / per(&base).max(1e-9)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     if reg.failed > 0 || base.failed > 0 {
         bail!("some SIPp calls failed; lower --rate");
