@@ -1,0 +1,322 @@
+//! Vector kernels for G.711 (x86_64: AVX2 when the CPU has it, else SSE2).
+//!
+//! Both laws find the segment with a float conversion instead of a per-lane loop: a positive
+//! integer `m` converted to `f32` has the exponent `floor(log2 m)` in bits 23..31 and the four
+//! bits below its leading one in bits 19..22, which is exactly "segment, then four mantissa
+//! bits" once the exponent bias is subtracted. Decoding runs the same trick backwards: the
+//! 7-bit segment/mantissa code shifted to bit 19 plus a constant is the float whose value is
+//! the centre of the decision interval. All integers involved are below 2^24, so every
+//! conversion is exact and the kernels agree bit for bit with the scalar functions.
+//!
+//! Each kernel handles whole blocks of 16 samples and returns how many it processed; the
+//! caller finishes the tail with scalar code.
+
+/// Encodes as many leading samples as the vector kernel handles; returns that count.
+pub(crate) fn encode(pcm: &[i16], out: &mut [u8], alaw: bool) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = pcm.len().min(out.len()) & !15;
+        if n == 0 {
+            return 0;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 support was just checked; the kernel reads `pcm[..n]` and writes
+            // `out[..n]`, both in bounds.
+            unsafe { x86::encode_avx2(&pcm[..n], &mut out[..n], alaw) };
+        } else {
+            // SAFETY: SSE2 is part of the x86_64 baseline; same bounds as above.
+            unsafe { x86::encode_sse2(&pcm[..n], &mut out[..n], alaw) };
+        }
+        n
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (pcm, out, alaw);
+        0
+    }
+}
+
+/// Decodes as many leading codes as the vector kernel handles; returns that count.
+pub(crate) fn decode(codes: &[u8], out: &mut [i16], alaw: bool) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = codes.len().min(out.len()) & !15;
+        if n == 0 {
+            return 0;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 support was just checked; bounds as in `encode`.
+            unsafe { x86::decode_avx2(&codes[..n], &mut out[..n], alaw) };
+        } else {
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            unsafe { x86::decode_sse2(&codes[..n], &mut out[..n], alaw) };
+        }
+        n
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (codes, out, alaw);
+        0
+    }
+}
+
+/// Whether the AVX2 kernels are in use on this CPU (reported by benches).
+#[must_use]
+pub fn uses_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)] // intrinsics are safe inside `target_feature` fns on newer compilers
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Float bits of the decoded interval centre for code 0: exponent 7, half-step bit set.
+    const DECODE_BIAS: i32 = (134 << 23) | (1 << 18);
+    /// Float exponent bias plus the segment offset, pre-shifted to bit 4 (µ-law: 127 + 5).
+    const ULAW_EXP_OFFSET: i32 = 132 << 4;
+    /// Same for A-law segments 1..=7 (127 + 3).
+    const ALAW_EXP_OFFSET: i32 = 130 << 4;
+
+    /// Segment/mantissa (7 bits, in i32 lanes) of four non-negative magnitudes.
+    #[inline(always)]
+    unsafe fn seg_mant_sse(mag32: __m128i, offset: i32) -> __m128i {
+        unsafe {
+            let bits = _mm_castps_si128(_mm_cvtepi32_ps(mag32));
+            _mm_sub_epi32(_mm_srli_epi32::<19>(bits), _mm_set1_epi32(offset))
+        }
+    }
+
+    /// Eight 7-bit codes (i16 lanes) from eight 16-bit samples, before sign and law mask.
+    #[inline(always)]
+    unsafe fn encode8_sse(x: __m128i, alaw: bool) -> __m128i {
+        unsafe {
+            let zero = _mm_setzero_si128();
+            // One's-complement magnitude: x ^ (x >> 15).
+            let ones = _mm_xor_si128(x, _mm_srai_epi16::<15>(x));
+            if alaw {
+                let mag = _mm_srli_epi16::<4>(ones);
+                let lo = seg_mant_sse(_mm_unpacklo_epi16(mag, zero), ALAW_EXP_OFFSET);
+                let hi = seg_mant_sse(_mm_unpackhi_epi16(mag, zero), ALAW_EXP_OFFSET);
+                let big = _mm_packs_epi32(lo, hi);
+                // Segment 0 (magnitude < 16) is the magnitude itself.
+                let small = _mm_cmplt_epi16(mag, _mm_set1_epi16(16));
+                let seg = _mm_or_si128(_mm_and_si128(small, mag), _mm_andnot_si128(small, big));
+                let sign = _mm_andnot_si128(_mm_srai_epi16::<15>(x), _mm_set1_epi16(0x80));
+                _mm_xor_si128(_mm_or_si128(seg, sign), _mm_set1_epi16(0x55))
+            } else {
+                let biased = _mm_min_epi16(
+                    _mm_add_epi16(_mm_srli_epi16::<2>(ones), _mm_set1_epi16(33)),
+                    _mm_set1_epi16(0x1FFF),
+                );
+                let lo = seg_mant_sse(_mm_unpacklo_epi16(biased, zero), ULAW_EXP_OFFSET);
+                let hi = seg_mant_sse(_mm_unpackhi_epi16(biased, zero), ULAW_EXP_OFFSET);
+                let seg = _mm_xor_si128(_mm_packs_epi32(lo, hi), _mm_set1_epi16(0x7F));
+                let sign = _mm_andnot_si128(_mm_srai_epi16::<15>(x), _mm_set1_epi16(0x80));
+                _mm_or_si128(seg, sign)
+            }
+        }
+    }
+
+    /// SSE2 encoder; `pcm.len() == out.len()`, a multiple of 16.
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn encode_sse2(pcm: &[i16], out: &mut [u8], alaw: bool) {
+        for (src, dst) in pcm.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            // SAFETY: `src` holds 16 i16 (32 bytes) and `dst` 16 bytes; unaligned access.
+            unsafe {
+                let a = _mm_loadu_si128(src.as_ptr().cast());
+                let b = _mm_loadu_si128(src.as_ptr().add(8).cast());
+                let codes = _mm_packus_epi16(encode8_sse(a, alaw), encode8_sse(b, alaw));
+                _mm_storeu_si128(dst.as_mut_ptr().cast(), codes);
+            }
+        }
+    }
+
+    /// Interval centres (i32 lanes) of four 7-bit segment/mantissa codes.
+    #[inline(always)]
+    unsafe fn interval_centre_sse(c32: __m128i) -> __m128i {
+        unsafe {
+            let bits = _mm_add_epi32(_mm_slli_epi32::<19>(c32), _mm_set1_epi32(DECODE_BIAS));
+            _mm_cvttps_epi32(_mm_castsi128_ps(bits))
+        }
+    }
+
+    /// Eight decoded samples (i16 lanes) from eight codes zero-extended to i16 lanes.
+    #[inline(always)]
+    unsafe fn decode8_sse(codes: __m128i, alaw: bool) -> __m128i {
+        unsafe {
+            let zero = _mm_setzero_si128();
+            let (c, positive) = if alaw {
+                let c = _mm_xor_si128(codes, _mm_set1_epi16(0x55));
+                let positive = _mm_cmpgt_epi16(_mm_and_si128(c, _mm_set1_epi16(0x80)), zero);
+                (_mm_and_si128(c, _mm_set1_epi16(0x7F)), positive)
+            } else {
+                let c = _mm_xor_si128(codes, _mm_set1_epi16(0xFF));
+                let positive = _mm_cmpeq_epi16(_mm_and_si128(c, _mm_set1_epi16(0x80)), zero);
+                (_mm_and_si128(c, _mm_set1_epi16(0x7F)), positive)
+            };
+            // A-law segment 0 is decoded as segment 1 minus 256 (same step size).
+            let (c, adjust) = if alaw {
+                let seg0 = _mm_cmplt_epi16(c, _mm_set1_epi16(16));
+                (
+                    _mm_or_si128(c, _mm_and_si128(seg0, _mm_set1_epi16(16))),
+                    _mm_and_si128(seg0, _mm_set1_epi16(256)),
+                )
+            } else {
+                (c, _mm_set1_epi16(0x84))
+            };
+            let lo = interval_centre_sse(_mm_unpacklo_epi16(c, zero));
+            let hi = interval_centre_sse(_mm_unpackhi_epi16(c, zero));
+            // Values are at most 32256 + 256, so this pack does not saturate.
+            let mag = _mm_sub_epi16(_mm_packs_epi32(lo, hi), adjust);
+            // Negate the negative lanes: (m ^ s) - s with s = all ones there.
+            let s = _mm_xor_si128(positive, _mm_set1_epi16(-1));
+            _mm_sub_epi16(_mm_xor_si128(mag, s), s)
+        }
+    }
+
+    /// SSE2 decoder; `codes.len() == out.len()`, a multiple of 16.
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn decode_sse2(codes: &[u8], out: &mut [i16], alaw: bool) {
+        for (src, dst) in codes.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            // SAFETY: `src` holds 16 bytes and `dst` 16 i16 (32 bytes); unaligned access.
+            unsafe {
+                let zero = _mm_setzero_si128();
+                let bytes = _mm_loadu_si128(src.as_ptr().cast());
+                let a = decode8_sse(_mm_unpacklo_epi8(bytes, zero), alaw);
+                let b = decode8_sse(_mm_unpackhi_epi8(bytes, zero), alaw);
+                _mm_storeu_si128(dst.as_mut_ptr().cast(), a);
+                _mm_storeu_si128(dst.as_mut_ptr().add(8).cast(), b);
+            }
+        }
+    }
+
+    /// Segment/mantissa (7 bits, in i32 lanes) of eight non-negative magnitudes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn seg_mant_avx(mag32: __m256i, offset: i32) -> __m256i {
+        unsafe {
+            let bits = _mm256_castps_si256(_mm256_cvtepi32_ps(mag32));
+            _mm256_sub_epi32(_mm256_srli_epi32::<19>(bits), _mm256_set1_epi32(offset))
+        }
+    }
+
+    /// Packs two 8×i32 vectors to 16×i16 in source order (undoing AVX2's per-lane packing).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn pack32_ordered(lo: __m256i, hi: __m256i) -> __m256i {
+        unsafe { _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi)) }
+    }
+
+    /// AVX2 encoder; `pcm.len() == out.len()`, a multiple of 16.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn encode_avx2(pcm: &[i16], out: &mut [u8], alaw: bool) {
+        for (src, dst) in pcm.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            // SAFETY: `src` holds 16 i16 (32 bytes) and `dst` 16 bytes; unaligned access.
+            unsafe {
+                let x = _mm256_loadu_si256(src.as_ptr().cast());
+                let ones = _mm256_xor_si256(x, _mm256_srai_epi16::<15>(x));
+                let sign = _mm256_andnot_si256(_mm256_srai_epi16::<15>(x), _mm256_set1_epi16(0x80));
+                let codes = if alaw {
+                    let mag = _mm256_srli_epi16::<4>(ones);
+                    let lo = seg_mant_avx(
+                        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(mag)),
+                        ALAW_EXP_OFFSET,
+                    );
+                    let hi = seg_mant_avx(
+                        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(mag)),
+                        ALAW_EXP_OFFSET,
+                    );
+                    let big = pack32_ordered(lo, hi);
+                    let small = _mm256_cmpgt_epi16(_mm256_set1_epi16(16), mag);
+                    let seg = _mm256_blendv_epi8(big, mag, small);
+                    _mm256_xor_si256(_mm256_or_si256(seg, sign), _mm256_set1_epi16(0x55))
+                } else {
+                    let biased = _mm256_min_epi16(
+                        _mm256_add_epi16(_mm256_srli_epi16::<2>(ones), _mm256_set1_epi16(33)),
+                        _mm256_set1_epi16(0x1FFF),
+                    );
+                    let lo = seg_mant_avx(
+                        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(biased)),
+                        ULAW_EXP_OFFSET,
+                    );
+                    let hi = seg_mant_avx(
+                        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(biased)),
+                        ULAW_EXP_OFFSET,
+                    );
+                    let seg = _mm256_xor_si256(pack32_ordered(lo, hi), _mm256_set1_epi16(0x7F));
+                    _mm256_or_si256(seg, sign)
+                };
+                let bytes = _mm_packus_epi16(
+                    _mm256_castsi256_si128(codes),
+                    _mm256_extracti128_si256::<1>(codes),
+                );
+                _mm_storeu_si128(dst.as_mut_ptr().cast(), bytes);
+            }
+        }
+    }
+
+    /// AVX2 decoder; `codes.len() == out.len()`, a multiple of 16.
+    ///
+    /// With byte shuffles available the float trick is not needed: every decoded magnitude
+    /// is `base(step) << segment` with `base = 8·step + 132` (µ-law, then minus 132) — and
+    /// the same for A-law segments ≥ 1, while A-law segment 0 equals segment 1 minus 256. Both
+    /// factors come from 16-entry tables (`pshufb`), and a 16-bit multiply applies the shift.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn decode_avx2(codes: &[u8], out: &mut [i16], alaw: bool) {
+        // Index bytes with the high bit set make `pshufb` return 0: used for the high byte of
+        // every 16-bit lane so the table value lands zero-extended.
+        const BASE: [i8; 16] = {
+            let mut t = [0i8; 16];
+            let mut i = 0;
+            while i < 16 {
+                t[i] = (8 * i as i32 + 132) as u8 as i8;
+                i += 1;
+            }
+            t
+        };
+        const POW_U: [i8; 16] = [1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0];
+        const POW_A: [i8; 16] = [2, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0];
+        for (src, dst) in codes.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            // SAFETY: `src` holds 16 bytes and `dst` 16 i16 (32 bytes); unaligned access; the
+            // table loads read 16 bytes from 16-byte arrays.
+            unsafe {
+                let table =
+                    |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+                let raw = _mm256_cvtepu8_epi16(_mm_loadu_si128(src.as_ptr().cast()));
+                let c = _mm256_xor_si256(raw, _mm256_set1_epi16(if alaw { 0x55 } else { 0xFF }));
+                let hi_zero = _mm256_set1_epi16(0x8000u16 as i16);
+                let step = _mm256_or_si256(_mm256_and_si256(c, _mm256_set1_epi16(0x0F)), hi_zero);
+                let seg = _mm256_and_si256(_mm256_srli_epi16::<4>(c), _mm256_set1_epi16(0x07));
+                let base = _mm256_shuffle_epi8(table(&BASE), step);
+                let pow = _mm256_shuffle_epi8(
+                    table(if alaw { &POW_A } else { &POW_U }),
+                    _mm256_or_si256(seg, hi_zero),
+                );
+                let product = _mm256_mullo_epi16(base, pow);
+                let sign_bit = _mm256_and_si256(c, _mm256_set1_epi16(0x80));
+                let (mag, negative) = if alaw {
+                    let seg0 = _mm256_cmpeq_epi16(seg, _mm256_setzero_si256());
+                    (
+                        _mm256_sub_epi16(product, _mm256_and_si256(seg0, _mm256_set1_epi16(256))),
+                        _mm256_cmpeq_epi16(sign_bit, _mm256_setzero_si256()),
+                    )
+                } else {
+                    (
+                        _mm256_sub_epi16(product, _mm256_set1_epi16(0x84)),
+                        _mm256_cmpeq_epi16(sign_bit, _mm256_set1_epi16(0x80)),
+                    )
+                };
+                let value = _mm256_sub_epi16(_mm256_xor_si256(mag, negative), negative);
+                _mm256_storeu_si256(dst.as_mut_ptr().cast(), value);
+            }
+        }
+    }
+}
