@@ -18,8 +18,18 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- system packages -----------------------------------------------------------------------
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+# libopus is built from source by the opus crate (cmake); prompts are made with espeak-ng and sox.
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+if [ -f admin/test.sh ]; then
+  # Dashboard end-to-end tests drive Debian's Chromium (no browser downloads).
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+fi
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
-command -v pg_isready >/dev/null 2>&1 || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -50,9 +60,14 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo build (binaries used by the end-to-end tests)"
 cargo build --locked --workspace --bins
 step "cargo test (unit, integration and end-to-end; SQLite and PostgreSQL)"
+# pipefail makes a failing cargo test fail the pipeline despite tee.
 WARDEN_TEST_ARTIFACTS="$artifacts" cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$artifacts/cargo-test.log"
-# tee hides cargo's status: check it explicitly.
-test "${PIPESTATUS[0]}" -eq 0
+
+# --- dashboard -----------------------------------------------------------------------------
+if [ -f admin/test.sh ]; then
+  step "dashboard: type-check, unit tests, build, browser tests"
+  WARDEN_TEST_ARTIFACTS="$artifacts" bash admin/test.sh
+fi
 
 # --- fuzz smoke ----------------------------------------------------------------------------
 if [ "$fuzz_seconds" -gt 0 ]; then
@@ -65,7 +80,6 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     (cd fuzz && for t in $(cargo +nightly fuzz list); do
       echo "--- fuzz $t"
       cargo +nightly fuzz run "$t" -- -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
-      test "${PIPESTATUS[0]}" -eq 0
     done)
   else
     echo "fuzz smoke skipped: no nightly toolchain (rustup toolchain install nightly)"
