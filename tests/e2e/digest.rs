@@ -16,7 +16,9 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-struct Phone {
+pub(crate) struct Phone {
+    /// The host part used in URIs and Via ("127.0.0.1" or "[::1]").
+    host: String,
     sock: UdpSocket,
     port: u16,
     cseq: u32,
@@ -25,26 +27,49 @@ struct Phone {
 
 impl Phone {
     fn new(w: &Warden) -> Phone {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Phone::at("127.0.0.1", w.sip_addr())
+    }
+
+    /// A phone on `ip` (e.g. "::1") talking to `to`.
+    pub(crate) fn at(ip: &str, to: std::net::SocketAddr) -> Phone {
+        let sock = UdpSocket::bind((ip, 0)).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         let port = sock.local_addr().unwrap().port();
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
         Phone {
+            host,
             sock,
             port,
             cseq: 0,
-            to: w.sip_addr(),
+            to,
         }
     }
 
-    fn register(&mut self, authorization: Option<&str>) -> String {
+    /// Registers with SHA-256 digest: REGISTER, 401, REGISTER with credentials; the final
+    /// response.
+    pub(crate) fn register_with_sha256(&mut self) -> String {
+        let challenge = self.register(None);
+        let Some(nonce) = challenge_param(&challenge, "nonce") else {
+            return challenge;
+        };
+        let auth = authorization_for(&self.host, &nonce, 1);
+        self.register(Some(&auth))
+    }
+
+    pub(crate) fn register(&mut self, authorization: Option<&str>) -> String {
         self.cseq += 1;
         let auth = authorization
             .map(|a| format!("Authorization: {a}\r\n"))
             .unwrap_or_default();
         let msg = format!(
-            "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bKsha{c};rport\r\n\
-             From: <sip:{EXT}@127.0.0.1>;tag=sha\r\nTo: <sip:{EXT}@127.0.0.1>\r\nCall-ID: sha256@127.0.0.1\r\n\
-             CSeq: {c} REGISTER\r\nContact: <sip:{EXT}@127.0.0.1:{p}>\r\nExpires: 300\r\n{auth}Content-Length: 0\r\n\r\n",
+            "REGISTER sip:{h} SIP/2.0\r\nVia: SIP/2.0/UDP {h}:{p};branch=z9hG4bKsha{c};rport\r\n\
+             From: <sip:{EXT}@{h}>;tag=sha\r\nTo: <sip:{EXT}@{h}>\r\nCall-ID: sha256@{h}\r\n\
+             CSeq: {c} REGISTER\r\nContact: <sip:{EXT}@{h}:{p}>\r\nExpires: 300\r\n{auth}Content-Length: 0\r\n\r\n",
+            h = self.host,
             p = self.port,
             c = self.cseq,
         );
@@ -67,7 +92,11 @@ fn challenge_param(resp: &str, name: &str) -> Option<String> {
 }
 
 fn authorization(nonce: &str, nc: u32) -> String {
-    let uri = "sip:127.0.0.1";
+    authorization_for("127.0.0.1", nonce, nc)
+}
+
+fn authorization_for(host: &str, nonce: &str, nc: u32) -> String {
+    let uri = format!("sip:{host}");
     let cnonce = "0a4f113b";
     let nc = format!("{nc:08x}");
     let ha1 = sha256_hex(&format!("{EXT}:pbx.test:{SECRET}"));

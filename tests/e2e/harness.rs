@@ -116,6 +116,8 @@ pub struct Warden {
     /// This instance's RTP port range (disjoint from other instances of the test run).
     pub rtp_ports: (u16, u16),
     extra_yaml: String,
+    /// Also listen on [::1] (IPv6 loopback).
+    dual_stack: bool,
     child: Option<Child>,
     log_path: PathBuf,
 }
@@ -148,10 +150,24 @@ impl Warden {
             db_url,
             rtp_ports: rtp_range(seq),
             extra_yaml: sip_extra.to_string(),
+            dual_stack: false,
             child: None,
         };
         w.spawn()?;
         Ok(w)
+    }
+
+    /// Like [`Warden::start`], also listening on the IPv6 loopback [::1] (same port).
+    pub fn start_dual_stack(name: &str, backend: Backend) -> Result<Warden> {
+        let mut w = Warden::start(name, backend, "")?;
+        w.dual_stack = true;
+        w.restart()?;
+        Ok(w)
+    }
+
+    /// The SIP address on the IPv6 loopback (with [`Warden::start_dual_stack`]).
+    pub fn sip_addr_v6(&self) -> SocketAddr {
+        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, self.sip_port))
     }
 
     fn config_path(&self) -> PathBuf {
@@ -168,7 +184,7 @@ impl Warden {
         };
         let yaml = format!(
             "data_dir: {dir}\n\
-             sip:\n  listen: [\"udp:127.0.0.1:{p}\", \"tcp:127.0.0.1:{p}\"]\n  domain: pbx.test\n{registrar}{extra}\n\
+             sip:\n  listen: [\"udp:127.0.0.1:{p}\", \"tcp:127.0.0.1:{p}\"{v6}]\n  domain: pbx.test\n{registrar}{extra}\n\
              media:\n  address: 127.0.0.1\n  rtp_ports: \"{rtp_lo}-{rtp_hi}\"\n  rtp_timeout_secs: 5\n\
              api:\n  listen: \"127.0.0.1:{api}\"\n\
              database:\n  url: \"{db}\"\n\
@@ -176,6 +192,11 @@ impl Warden {
              extensions:\n  - {{ number: \"{EXT}\", name: \"Alice\", secret: \"{SECRET}\" }}\n  - {{ number: \"{EXT2}\", name: \"Bob\", secret: \"{SECRET2}\" }}\n",
             dir = self.dir.path().display(),
             p = self.sip_port,
+            v6 = if self.dual_stack {
+                format!(", \"udp:[::1]:{0}\", \"tcp:[::1]:{0}\"", self.sip_port)
+            } else {
+                String::new()
+            },
             extra = self.extra_yaml,
             api = self.api_port,
             db = self.db_url,
@@ -309,6 +330,19 @@ impl Warden {
         transport: Sip,
         args: &[&str],
     ) -> SippRun {
+        self.sipp_to(self.sip_addr(), local_ip, port, scenario, transport, args)
+    }
+
+    /// Runs a SIPp scenario against `target` (e.g. the IPv6 listener) from `local_ip:port`.
+    pub fn sipp_to(
+        &self,
+        target: SocketAddr,
+        local_ip: &str,
+        port: u16,
+        scenario: &str,
+        transport: Sip,
+        args: &[&str],
+    ) -> SippRun {
         let scen = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/e2e/scenarios")
             .join(scenario);
@@ -322,7 +356,7 @@ impl Warden {
         let err_file = artifacts_dir().join(format!("{tag}.sipp-errors.log"));
         let msg_file = artifacts_dir().join(format!("{tag}.sipp-messages.log"));
         let out = Command::new("sipp")
-            .arg(self.sip_addr().to_string())
+            .arg(target.to_string())
             .args(["-sf"])
             .arg(&scen)
             .args([

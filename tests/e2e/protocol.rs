@@ -206,3 +206,86 @@ fn a_request_missing_a_mandatory_header_gets_400() {
         "the reason names the missing header: {reply}"
     );
 }
+
+#[test]
+fn ipv6_registration_and_options_over_udp_and_tcp() {
+    let w = Warden::start_dual_stack("ipv6", Backend::Sqlite).unwrap();
+    // SIPp over IPv6 on both transports (OPTIONS: SIPp 3.6 writes an unbracketed IPv6 digest
+    // uri, which Warden rightly refuses, so the registration below uses a hand-made phone).
+    for t in Sip::both() {
+        let port = crate::harness::free_port();
+        let run = w.sipp_to(w.sip_addr_v6(), "::1", port, "options.xml", t, &[]);
+        assert!(
+            run.ok(),
+            "OPTIONS over IPv6 {t:?}:\n{}\n{}",
+            run.explain(),
+            w.log()
+        );
+        assert!(
+            run.messages().contains("received=::1"),
+            "received names the IPv6 source"
+        );
+    }
+    let mut phone = crate::digest::Phone::at("::1", w.sip_addr_v6());
+    let ok = phone.register_with_sha256();
+    assert!(
+        ok.starts_with("SIP/2.0 200"),
+        "IPv6 REGISTER:\n{ok}\n{}",
+        w.log()
+    );
+    assert!(
+        ok.contains("<sip:1001@[::1]:"),
+        "the IPv6 contact is bound:\n{ok}"
+    );
+    // A raw OPTIONS over IPv6 UDP: the response comes back to the IPv6 source.
+    let reply = udp_exchange(
+        "::1",
+        w.sip_addr_v6(),
+        |p| {
+            format!(
+                "OPTIONS sip:[::1] SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:{p};branch=z9hG4bKv6;rport\r\n\
+                 From: <sip:probe@[::1]>;tag=v6\r\nTo: <sip:[::1]>\r\nCall-ID: v6@[::1]\r\n\
+                 CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            .into_bytes()
+        },
+        Duration::from_secs(2),
+    );
+    assert!(reply.is_some_and(|r| r.starts_with("SIP/2.0 200")));
+}
+
+#[test]
+fn a_flooding_source_is_rate_limited_and_others_are_not() {
+    let w = Warden::start(
+        "rate_limit",
+        Backend::Sqlite,
+        "  security: { rate_limit_per_sec: 5, rate_limit_burst: 5 }",
+    )
+    .unwrap();
+    let sock = UdpSocket::bind("127.0.0.5:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    for i in 0..40 {
+        let req = options_request(w.sip_addr(), "127.0.0.5", port, &format!("flood{i}"));
+        sock.send_to(&req, w.sip_addr()).unwrap();
+    }
+    let mut answered = 0;
+    let mut buf = vec![0u8; 65535];
+    while sock.recv_from(&mut buf).is_ok() {
+        answered += 1;
+    }
+    assert!(
+        (5..=10).contains(&answered),
+        "a burst of 5 and ~5/s pass, got {answered}"
+    );
+    assert!(w.metric(r#"warden_sip_dropped_total{reason="rate_limited"}"#) >= 30.0);
+    // Another source is served.
+    let other = udp_exchange(
+        "127.0.0.6",
+        w.sip_addr(),
+        |p| options_request(w.sip_addr(), "127.0.0.6", p, "calm"),
+        Duration::from_secs(2),
+    );
+    assert!(other.is_some_and(|r| r.starts_with("SIP/2.0 200")));
+}
