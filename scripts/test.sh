@@ -44,6 +44,12 @@ echo "locked-memory limit: $(ulimit -l)"
 # --- PostgreSQL ----------------------------------------------------------------------------
 if [ -z "${WARDEN_TEST_PG_URL:-}" ]; then
   step "starting a throwaway PostgreSQL"
+  if [ -z "${WARDEN_PG_PORT:-}" ]; then
+    # The first free port from 55432 (another server may hold the default).
+    for p in $(seq 55432 55532); do
+      if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then export WARDEN_PG_PORT=$p; break; fi
+    done
+  fi
   WARDEN_TEST_PG_URL=$(scripts/pg-test-server.sh start "$root/target/pg-test")
   trap 'scripts/pg-test-server.sh stop "$root/target/pg-test" >/dev/null 2>&1 || true' EXIT
 fi
