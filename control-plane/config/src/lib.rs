@@ -21,7 +21,7 @@ mod tests;
 pub use error::{ConfigError, Location};
 pub use load::{ENV_ADMIN_PASSWORD, ENV_DATABASE_URL};
 pub use schema::{
-    ApiConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig, LogConfig, MediaConfig,
-    RegistrarConfig, SecurityConfig, SipConfig,
+    ApiConfig, CallsConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig, LogConfig,
+    MediaConfig, RegistrarConfig, SecurityConfig, SipConfig,
 };
 pub use types::{ListenSpec, LogFormat, PortRange, Transport};

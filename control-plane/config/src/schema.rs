@@ -20,6 +20,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// Media (RTP) plane.
     pub media: MediaConfig,
+    /// Calls between extensions (the B2BUA).
+    pub calls: CallsConfig,
     /// HTTP management API.
     pub api: ApiConfig,
     /// Database connection.
@@ -41,6 +43,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             sip: SipConfig::default(),
             media: MediaConfig::default(),
+            calls: CallsConfig::default(),
             api: ApiConfig::default(),
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
@@ -56,6 +59,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("sip", &self.sip)
             .field("media", &self.media)
+            .field("calls", &self.calls)
             .field("api", &self.api)
             .field("database", &self.database)
             .field("log", &self.log)
@@ -260,6 +264,35 @@ impl MediaConfig {
             ids.remove(0);
         }
         ids
+    }
+}
+
+/// Call settings (`calls:`), all in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// An unanswered call is given up after this long (480 to the caller;
+    /// default 60, at least 1).
+    pub ring_timeout_secs: u32,
+    /// An answered call is hung up after this long (default 14400, 0 for no
+    /// limit).
+    pub max_duration_secs: u32,
+    /// Session interval asked for and granted (RFC 4028 session timers;
+    /// default 1800, 0 turns them off; otherwise at least `min_se_secs`).
+    pub session_expires_secs: u32,
+    /// Smallest session interval accepted; shorter requests get 422
+    /// (default 90, at least 90 as RFC 4028 requires).
+    pub min_se_secs: u32,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_secs: 60,
+            max_duration_secs: 14_400,
+            session_expires_secs: 1800,
+            min_se_secs: 90,
+        }
     }
 }
 

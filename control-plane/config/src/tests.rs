@@ -255,8 +255,9 @@ fn unknown_keys_name_path_position_and_alternatives() {
     );
     assert_eq!(line_col(&e), (1, 1));
     assert!(
-        e.to_string()
-            .contains("expected one of: data_dir, sip, media, api, database, log, extensions"),
+        e.to_string().contains(
+            "expected one of: data_dir, sip, media, calls, api, database, log, extensions"
+        ),
         "{e}"
     );
     let e = err("sip:\n  security:\n    ban_sec: 5\n");

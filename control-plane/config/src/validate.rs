@@ -24,6 +24,7 @@ impl Config {
         }
         self.validate_sip()?;
         self.validate_media()?;
+        self.validate_calls()?;
         self.validate_api()?;
         if let Some(url) = &self.database.url {
             validate_database_url(url)?;
@@ -178,6 +179,30 @@ impl Config {
             return Err(ConfigError::invalid(
                 "media.io_memory_mib",
                 format!("{} is out of range (allowed 1 to 1024)", m.io_memory_mib),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_calls(&self) -> Result {
+        let c = &self.calls;
+        at_least_one("calls.ring_timeout_secs", c.ring_timeout_secs)?;
+        if c.min_se_secs < 90 {
+            return Err(ConfigError::invalid(
+                "calls.min_se_secs",
+                format!(
+                    "{} is too small (RFC 4028 requires at least 90)",
+                    c.min_se_secs
+                ),
+            ));
+        }
+        if c.session_expires_secs != 0 && c.session_expires_secs < c.min_se_secs {
+            return Err(ConfigError::invalid(
+                "calls.session_expires_secs",
+                format!(
+                    "{} is below calls.min_se_secs ({}); use 0 to turn session timers off",
+                    c.session_expires_secs, c.min_se_secs
+                ),
             ));
         }
         Ok(())
@@ -448,6 +473,12 @@ mod tests {
             (|c| c.media.rtp_timeout_secs = 0, "media.rtp_timeout_secs"),
             (|c| c.media.io_memory_mib = 0, "media.io_memory_mib"),
             (|c| c.media.io_memory_mib = 4096, "media.io_memory_mib"),
+            (|c| c.calls.ring_timeout_secs = 0, "calls.ring_timeout_secs"),
+            (|c| c.calls.min_se_secs = 89, "calls.min_se_secs"),
+            (
+                |c| c.calls.session_expires_secs = 60,
+                "calls.session_expires_secs",
+            ),
             (
                 |c| c.api.cors_origins = vec!["*".into(), "ftp://x".into()],
                 "api.cors_origins[1]",
@@ -573,6 +604,8 @@ mod tests {
         c.sip.max_message_size = 1024;
         c.media.cores = Some(vec![0]);
         c.media.address = "::1".parse().unwrap();
+        c.calls.max_duration_secs = 0;
+        c.calls.session_expires_secs = 0;
         c.api.cors_origins = vec![
             "*".into(),
             "http://localhost:5173".into(),

@@ -3,6 +3,11 @@
 //! Parsing and transaction matching are sans-IO crates; this module is the glue that owns the
 //! transaction layer (behind a short-lived lock, never held across an await), the timer task,
 //! and the per-request tasks of the transaction users.
+//!
+//! Call signalling (INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, every request inside a
+//! call's dialog, and every response) goes to [`Calls`], which has its own transaction layer
+//! inside the B2BUA. Those messages are handed over in arrival order from the receive loop;
+//! REGISTER and out-of-dialog OPTIONS stay here.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +22,7 @@ use warden_sip_proto::{
 };
 use warden_sip_txn::{Event, ServerRequest, TransactionLayer, TxId};
 
+use crate::calls::{self, Calls};
 use crate::metrics::{Metrics, ReasonLabels, TransportLabels};
 use crate::registrar::Registrar;
 use crate::request::{self, Check};
@@ -42,6 +48,7 @@ pub(crate) struct SipCore {
     transports: Transports,
     metrics: Arc<Metrics>,
     registrar: Registrar,
+    calls: Arc<Calls>,
     rate: Mutex<RateLimiter>,
     settings: CoreSettings,
 }
@@ -51,6 +58,7 @@ impl SipCore {
         transports: Transports,
         metrics: Arc<Metrics>,
         registrar: Registrar,
+        calls: Arc<Calls>,
         settings: CoreSettings,
     ) -> Arc<Self> {
         Arc::new(SipCore {
@@ -60,6 +68,7 @@ impl SipCore {
             metrics,
             rate: Mutex::new(RateLimiter::new(settings.rate_limit)),
             registrar,
+            calls,
             settings,
         })
     }
@@ -72,9 +81,35 @@ impl SipCore {
     pub(crate) async fn run(self: Arc<Self>, mut inbound: mpsc::Receiver<Inbound>) {
         tokio::spawn(self.clone().timer_loop());
         while let Some(msg) = inbound.recv().await {
+            self.calls.note_flow(msg.flow);
+            if calls::is_call_message(&msg.data) && self.on_call_message(msg.flow, &msg.data) {
+                continue;
+            }
             let core = self.clone();
             tokio::spawn(async move { core.on_inbound(msg).await });
         }
+    }
+
+    /// Hands a call message to the B2BUA, in arrival order. Returns false when the generic
+    /// path must handle it: it does not parse, or a request fails the RFC 3261 §8.2 checks
+    /// (both answered there).
+    fn on_call_message(&self, flow: Flow, data: &[u8]) -> bool {
+        let Ok(msg) = parse_message(data) else {
+            return false;
+        };
+        if msg.is_request() {
+            if validate_request(&msg).is_err() {
+                return false;
+            }
+            self.metrics
+                .request("in", msg.method().map(|m| m.as_str()).unwrap_or(""));
+        } else {
+            let method = msg.cseq().map(|c| c.method.as_str()).unwrap_or("");
+            self.metrics
+                .response("in", method, msg.status().unwrap_or(0));
+        }
+        self.calls.handle(flow, &msg);
+        true
     }
 
     /// Sleeps until the transaction layer's next deadline and drives its timers.
@@ -189,6 +224,12 @@ impl SipCore {
             return self
                 .stateless(msg, flow, dest, e.status_code(), &reason, &[])
                 .await;
+        }
+        // Requests inside a call's dialog (OPTIONS, MESSAGE, NOTIFY...) belong to the call.
+        let in_dialog = msg.to().and_then(|t| t.tag()).is_some();
+        if in_dialog && msg.method() != Some(warden_sip_proto::Method::Register) {
+            self.calls.handle(flow, msg);
+            return;
         }
         let Some(key) = request::key(msg) else {
             return self

@@ -34,16 +34,70 @@ pub enum PbxEvent {
     },
 }
 
+/// Something that happened to a call (published on the bus's call channel, see
+/// [`EventBus::subscribe_calls`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallEvent {
+    /// An authenticated caller placed a call.
+    CallStarted {
+        /// The call's id (as the API lists it).
+        call: String,
+        /// Calling extension.
+        caller: String,
+        /// Dialled number.
+        callee: String,
+        /// SIP Call-ID of the caller's leg.
+        call_id: String,
+    },
+    /// The callee's phone rings (first 180/183).
+    CallRinging {
+        /// The call's id.
+        call: String,
+        /// Calling extension.
+        caller: String,
+        /// Dialled number.
+        callee: String,
+    },
+    /// The callee answered.
+    CallAnswered {
+        /// The call's id.
+        call: String,
+        /// Calling extension.
+        caller: String,
+        /// Dialled number.
+        callee: String,
+        /// The voice codec.
+        codec: Option<String>,
+    },
+    /// The call ended (a record was written).
+    CallEnded {
+        /// The call's id.
+        call: String,
+        /// Calling extension.
+        caller: String,
+        /// Dialled number.
+        callee: String,
+        /// `answered`, `busy`, `no_answer`, `failed` or `cancelled`.
+        disposition: &'static str,
+        /// Why, e.g. `BYE` or `486 Busy Here`.
+        cause: String,
+        /// `caller`, `callee` or `system`.
+        side: Option<&'static str>,
+    },
+}
+
 /// A cloneable handle to publish and subscribe.
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<PbxEvent>,
+    calls: broadcast::Sender<CallEvent>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (tx, _) = broadcast::channel(CAPACITY);
-        EventBus { tx }
+        let (calls, _) = broadcast::channel(CAPACITY);
+        EventBus { tx, calls }
     }
 }
 
@@ -56,6 +110,16 @@ impl EventBus {
     /// A new subscription that sees events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<PbxEvent> {
         self.tx.subscribe()
+    }
+
+    /// Publishes a call event; without subscribers it is dropped.
+    pub fn publish_call(&self, event: CallEvent) {
+        let _ = self.calls.send(event);
+    }
+
+    /// A new subscription to call events published from now on.
+    pub fn subscribe_calls(&self) -> broadcast::Receiver<CallEvent> {
+        self.calls.subscribe()
     }
 }
 

@@ -3,6 +3,7 @@
 //! `warden-sip-txn`, `warden-sip-auth`); this crate owns the tokio runtime side.
 
 mod api;
+mod calls;
 mod core;
 mod error;
 mod events;
@@ -15,7 +16,7 @@ mod server;
 mod transport;
 
 pub use error::ControlError;
-pub use events::{EventBus, PbxEvent};
+pub use events::{CallEvent, EventBus, PbxEvent};
 pub use metrics::Metrics;
 pub use server::{new_extension, open_store, run, start, Running};
 pub use transport::{Flow, Transport};

@@ -68,6 +68,8 @@ pub struct Metrics {
     pub bindings_swept: Counter,
     /// Per-core media plane load.
     pub(crate) media: Arc<crate::media::MediaMetrics>,
+    /// Calls: active, started, answered, ended by disposition, per second.
+    pub(crate) calls: Arc<crate::calls::CallMetrics>,
 }
 
 impl Metrics {
@@ -86,6 +88,7 @@ impl Metrics {
             bans_active: Gauge::default(),
             bindings_swept: Counter::default(),
             media: Arc::default(),
+            calls: Arc::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -139,6 +142,7 @@ impl Metrics {
             m.bindings_swept.clone(),
         );
         m.media.register(&mut registry);
+        m.calls.register(&mut registry);
         Arc::new(Metrics { registry, ..m })
     }
 

@@ -11,11 +11,12 @@ use warden_sip_txn::{Method, RequestKey};
 use crate::registrar::{ContactSpec, Contacts, RegisterRequest};
 use crate::transport::Flow;
 
-/// The methods Warden answers today.
-pub(crate) const ALLOW: &str = "REGISTER, OPTIONS, ACK, CANCEL";
+/// The methods Warden answers.
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, OPTIONS, MESSAGE, NOTIFY, REGISTER";
 
 /// Option tags we support (RFC 3261 §8.2.2.3); anything else in Require gets 420.
-const SUPPORTED: &[&str] = &["path", "outbound"];
+const SUPPORTED: &[&str] = &["path", "outbound", "100rel", "timer"];
 
 /// Headers of a 200 to OPTIONS (RFC 3261 §11.2).
 pub(crate) fn options_headers() -> Vec<(&'static str, String)> {

@@ -11,6 +11,7 @@ use warden_sip_auth::RateLimitConfig;
 use warden_storage::{NewExtension, Store};
 
 use crate::api::{self, ApiState};
+use crate::calls::{self, Calls, CallsSetup};
 use crate::core::{CoreSettings, SipCore};
 use crate::error::ControlError;
 use crate::events::EventBus;
@@ -31,6 +32,8 @@ pub struct Running {
     pub api: SocketAddr,
     /// The media plane.
     media: warden_media::MediaPlane,
+    /// The call service (ended at shutdown, with a record per call in flight).
+    calls: Arc<Calls>,
 }
 
 /// Maps a configured extension onto the storage row.
@@ -60,7 +63,6 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
     let seeds: Vec<NewExtension> = config.extensions.iter().map(new_extension).collect();
     if !seeds.is_empty() {
         store.seed_extensions(&seeds).await?;
-        info!(count = seeds.len(), "extensions seeded from configuration");
     }
 
     let metrics = Metrics::new();
@@ -74,13 +76,23 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
         &config.sip.security,
     );
     let events = EventBus::default();
-    let registrar = Registrar::new(reg.clone(), store.clone(), auth, events.clone());
     let transports = Transports::default();
+    let calls = Calls::new(CallsSetup {
+        config: calls::b2bua_config(&config),
+        transports: transports.clone(),
+        store: store.clone(),
+        media: media.clone(),
+        auth: auth.clone(),
+        metrics: metrics.clone(),
+        events: events.clone(),
+    });
+    let registrar = Registrar::new(reg.clone(), store.clone(), auth, events.clone());
     let sec = &config.sip.security;
     let core = SipCore::new(
         transports.clone(),
         metrics.clone(),
         registrar,
+        calls.clone(),
         CoreSettings {
             server_header: config.sip.user_agent.clone(),
             rate_limit: RateLimitConfig {
@@ -134,6 +146,12 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
             }
         }
     });
+    calls.start(
+        &sip.iter()
+            .filter(|(t, _)| *t == ListenTransport::Udp)
+            .map(|(_, a)| *a)
+            .collect::<Vec<_>>(),
+    );
     tokio::spawn(core.run(rx));
 
     let media_stats = metrics.media.clone();
@@ -143,12 +161,16 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
         started,
         events,
         settings: Arc::new(api::ApiSettings::from_config(&config)),
-        // A stand-in until the call core implements the provider.
-        calls: Arc::new(api::NoCalls),
+        calls: calls.clone(),
         media: media_stats,
     };
     let api = api::serve(config.api.listen, api_state).await?;
-    Ok(Running { sip, api, media })
+    Ok(Running {
+        sip,
+        api,
+        media,
+        calls,
+    })
 }
 
 /// Runs until SIGINT/SIGTERM.
@@ -157,6 +179,7 @@ pub async fn run(config: Config) -> Result<(), ControlError> {
     info!(api = %running.api, "warden started");
     shutdown_signal().await;
     info!("warden stopping");
+    running.calls.shutdown().await;
     running.media.shutdown();
     Ok(())
 }

@@ -1,8 +1,7 @@
 //! Live calls: list (legs, codec, quality) and hang up.
 //!
-//! Calls are owned by the B2BUA, which is not built yet: the routes are written against the
-//! [`CallControl`] trait, and server.rs plugs in [`NoCalls`] (no calls; every hang-up is a
-//! 404) until the call core implements it.
+//! Calls are owned by the B2BUA: the routes are written against the [`CallControl`] trait,
+//! which the call core (`crate::calls`) implements.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,27 +43,6 @@ pub(crate) enum HangupError {
     /// The call core could not act on it (the reason goes to the log).
     #[allow(dead_code)] // constructed by the call core's implementation
     Failed(String),
-}
-
-/// The stand-in until the call core exists: no calls.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct NoCalls;
-
-impl CallControl for NoCalls {
-    fn list(&self) -> Vec<LiveCall> {
-        Vec::new()
-    }
-
-    fn hangup<'a>(
-        &'a self,
-        _id: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), HangupError>> + Send + 'a>> {
-        Box::pin(async { Err(HangupError::NotFound) })
-    }
-
-    fn calls_started(&self) -> u64 {
-        0
-    }
 }
 
 /// A call in progress.
@@ -242,12 +220,5 @@ mod tests {
             (status, v["error"]["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("not_found"))
         );
-    }
-
-    #[tokio::test]
-    async fn the_stand_in_has_no_calls() {
-        assert!(NoCalls.list().is_empty());
-        assert_eq!(NoCalls.hangup("x").await, Err(HangupError::NotFound));
-        assert_eq!(NoCalls.calls_started(), 0);
     }
 }

@@ -14,7 +14,7 @@ use tracing::{debug, info};
 use warden_config::RegistrarConfig;
 use warden_storage::{NewBinding, Store};
 
-pub(crate) use auth::{AuthOutcome, Authenticator};
+pub(crate) use auth::{AuthInput, AuthOutcome, Authenticator, Challenger};
 
 use crate::events::{EventBus, PbxEvent};
 use crate::metrics::Metrics;

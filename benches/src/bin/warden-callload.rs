@@ -1,0 +1,617 @@
+//! Call load benchmark.
+//!
+//! A SIPp caller and a SIPp callee place calls through Warden at fixed rates: the full B2BUA
+//! with media anchored in the media plane (INVITE, 407 challenge, INVITE with credentials,
+//! 180, 200, ACK, G.711 RTP played by the caller and echoed by the callee for the hold time,
+//! BYE), one call record per call. For each rate it reports whether every call succeeded and
+//! Warden's CPU time per call (from /proc, split into the media cores and the rest). In the
+//! same run the same scenario goes through Kamailio set up as a plain stateful proxy (no
+//! media, no authentication; benches/kamailio/kamailio.cfg) as the reference.
+//!
+//! ```text
+//! cargo build --release -p warden -p warden-benches
+//! target/release/warden-callload --warden target/release/warden --rates 20,50,100,200
+//! ```
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// The callee every caller dials.
+const CALLEE: &str = "2000";
+const CALLEE_SECRET: &str = "callee-2000-secret";
+
+struct Args {
+    warden: PathBuf,
+    kamailio: Option<PathBuf>,
+    rates: Vec<u32>,
+    seconds: u32,
+    hold_ms: u32,
+    callers: u32,
+    database: Option<String>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        warden: PathBuf::from("target/release/warden"),
+        kamailio: Some(PathBuf::from("kamailio")),
+        rates: vec![20, 50, 100, 200],
+        seconds: 10,
+        hold_ms: 1000,
+        callers: 100,
+        database: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--warden" => a.warden = PathBuf::from(val()?),
+            "--kamailio" => a.kamailio = Some(PathBuf::from(val()?)),
+            "--no-kamailio" => a.kamailio = None,
+            "--rates" => {
+                a.rates = val()?
+                    .split(',')
+                    .map(|r| r.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
+            "--seconds" => a.seconds = val()?.parse()?,
+            "--hold-ms" => a.hold_ms = val()?.parse()?,
+            "--callers" => a.callers = val()?.parse()?,
+            "--database" => a.database = Some(val()?),
+            "-h" | "--help" => {
+                println!(
+                    "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rates 20,50,100] \
+                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    if a.rates.is_empty() || a.rates.contains(&0) {
+        bail!("--rates needs positive rates");
+    }
+    Ok(a)
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = l.local_addr()?.port();
+    std::net::UdpSocket::bind(("127.0.0.1", port))?;
+    Ok(port)
+}
+
+/// An even port with the next three free (SIPp's media port: RTP, RTCP, video).
+fn free_media_port() -> Result<u16> {
+    for _ in 0..500 {
+        let p = free_port()? & !1;
+        if p > 1024 && (p..p + 4).all(|q| std::net::UdpSocket::bind(("127.0.0.1", q)).is_ok()) {
+            return Ok(p);
+        }
+    }
+    bail!("no free media port")
+}
+
+/// Clock ticks per second of /proc CPU times.
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions and only reads a system value.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// (name, utime + stime in seconds) of a /proc stat file.
+fn stat_cpu(path: &Path) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (head, after) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_string();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((name, (utime + stime) / clock_ticks()))
+}
+
+/// CPU seconds of Warden's threads: (media cores, everything else).
+fn warden_cpu(pid: u32) -> Result<(f64, f64)> {
+    let (mut media, mut rest) = (0.0, 0.0);
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = entry?.path().join("stat");
+        if let Some((name, cpu)) = stat_cpu(&path) {
+            if name.starts_with("warden-media") {
+                media += cpu;
+            } else {
+                rest += cpu;
+            }
+        }
+    }
+    Ok((media, rest))
+}
+
+/// CPU seconds of a process and its direct children (Kamailio's workers).
+fn tree_cpu(pid: u32) -> f64 {
+    let mut total = 0.0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    for entry in dir.flatten() {
+        let Ok(other) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if other == pid || ppid == Some(pid) {
+            // Threads are summed in the process line.
+            if let Some((_, cpu)) = stat_cpu(&PathBuf::from(format!("/proc/{other}/stat"))) {
+                total += cpu;
+            }
+        }
+    }
+    total
+}
+
+/// A G.711 capture of `packets` 20 ms RTP packets (Ethernet/IPv4/UDP) for SIPp.
+fn write_pcap(path: &Path, packets: u16) -> Result<()> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0]);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for seq in 0..packets {
+        let mut rtp = vec![0x80, 0x00];
+        rtp.extend_from_slice(&seq.to_be_bytes());
+        rtp.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+        rtp.extend_from_slice(&0x0bad_cafeu32.to_be_bytes());
+        rtp.extend((0..160).map(|i| if (i / 10) % 2 == 0 { 0x1f } else { 0x9f }));
+        let udp_len = 8 + rtp.len();
+        let ip_len = 20 + udp_len;
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        ip[2..4].copy_from_slice(&u16::try_from(ip_len)?.to_be_bytes());
+        let sum: u32 = ip
+            .chunks(2)
+            .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+            .sum();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let mut frame = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(&10000u16.to_be_bytes());
+        frame.extend_from_slice(&20000u16.to_be_bytes());
+        frame.extend_from_slice(&u16::try_from(udp_len)?.to_be_bytes());
+        frame.extend_from_slice(&0u16.to_be_bytes());
+        frame.extend_from_slice(&rtp);
+        let micros = u32::from(seq) * 20_000;
+        out.extend_from_slice(&(micros / 1_000_000).to_le_bytes());
+        out.extend_from_slice(&(micros % 1_000_000).to_le_bytes());
+        let len = u32::try_from(frame.len())?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// A server under test.
+struct Server {
+    child: Child,
+    sip: u16,
+    /// Warden: per-thread CPU (media vs the rest); Kamailio: the process tree.
+    warden: bool,
+}
+
+impl Server {
+    /// (media, signalling) CPU seconds so far.
+    fn cpu(&self) -> Result<(f64, f64)> {
+        if self.warden {
+            warden_cpu(self.child.id())
+        } else {
+            Ok((0.0, tree_cpu(self.child.id())))
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_port(port: u16, what: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not start")
+}
+
+fn start_warden(args: &Args, dir: &Path) -> Result<Server> {
+    let sip = free_port()?;
+    let api = free_port()?;
+    let mut yaml = format!(
+        "data_dir: {d}\nsip:\n  listen: [\"udp:127.0.0.1:{sip}\", \"tcp:127.0.0.1:{sip}\"]\n  domain: load.test\n  \
+         registrar: {{ digest_algorithms: [MD5, SHA-256] }}\n  \
+         security: {{ rate_limit_per_sec: 1000000, rate_limit_burst: 1000000 }}\n\
+         media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n\
+         api:\n  listen: \"127.0.0.1:{api}\"\nlog:\n  level: warn\n",
+        d = dir.display()
+    );
+    if let Some(db) = &args.database {
+        yaml.push_str(&format!("database:\n  url: \"{db}\"\n"));
+    }
+    yaml.push_str(&format!(
+        "extensions:\n  - {{ number: \"{CALLEE}\", name: \"Callee\", secret: \"{CALLEE_SECRET}\" }}\n"
+    ));
+    for i in 0..args.callers {
+        yaml.push_str(&format!(
+            "  - {{ number: \"{}\", name: \"Caller {i}\", secret: \"pw-{i}-secret\" }}\n",
+            100_000 + i
+        ));
+    }
+    let cfg = dir.join("warden.yaml");
+    std::fs::write(&cfg, yaml)?;
+    let child = Command::new(&args.warden)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", args.warden.display()))?;
+    let server = Server {
+        child,
+        sip,
+        warden: true,
+    };
+    wait_port(api, "warden")?;
+    Ok(server)
+}
+
+fn start_kamailio(bin: &Path, dir: &Path, callee_port: u16) -> Result<Server> {
+    let sip = free_port()?;
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("kamailio/kamailio.cfg");
+    let cfg = std::fs::read_to_string(&template)
+        .with_context(|| format!("reading {}", template.display()))?
+        .replace("@LISTEN@", &format!("127.0.0.1:{sip}"))
+        .replace("@CALLEE@", &format!("sip:127.0.0.1:{callee_port}"));
+    let path = dir.join("kamailio.cfg");
+    std::fs::write(&path, cfg)?;
+    let child = Command::new(bin)
+        .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
+        .arg(&path)
+        .args(["-P"])
+        .arg(dir.join("kamailio.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let server = Server {
+        child,
+        sip,
+        warden: false,
+    };
+    wait_port(sip, "kamailio")?;
+    Ok(server)
+}
+
+fn sipp(scenario: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sipp")
+        .join(scenario)
+}
+
+/// Final counters of a SIPp statistics file: (successful, failed) calls.
+fn sipp_counts(stats: &Path) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(stats).ok()?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next()?.split(';').collect();
+    let last: Vec<&str> = lines.next_back()?.split(';').collect();
+    let col = |name: &str| -> Option<u64> {
+        let i = header.iter().position(|h| *h == name)?;
+        last.get(i)?.trim().parse().ok()
+    };
+    Some((col("SuccessfulCall(C)")?, col("FailedCall(C)")?))
+}
+
+/// The callee's listening port; it registers first when the server is Warden.
+fn register_callee(server: &Server, port: u16) -> Result<()> {
+    let status = Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", server.sip))
+        .arg("-sf")
+        .arg(sipp("call_register.xml"))
+        .args(["-s", CALLEE, "-au", CALLEE, "-ap", CALLEE_SECRET])
+        .args([
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "u1",
+        ])
+        .args(["-timeout", "10s", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("running sipp")?;
+    if !status.success() {
+        bail!("registering the callee failed");
+    }
+    Ok(())
+}
+
+/// One load step.
+struct Phase {
+    rate: u32,
+    calls: u64,
+    ok: u64,
+    failed: u64,
+    wall: Duration,
+    media_cpu: f64,
+    sip_cpu: f64,
+}
+
+impl Phase {
+    fn clean(&self) -> bool {
+        self.failed == 0 && self.ok == self.calls
+    }
+
+    fn us_per_call(&self) -> f64 {
+        (self.media_cpu + self.sip_cpu) * 1e6 / self.calls.max(1) as f64
+    }
+}
+
+fn run_phase(
+    server: &Server,
+    args: &Args,
+    dir: &Path,
+    callee_port: u16,
+    rate: u32,
+) -> Result<Phase> {
+    let calls = u64::from(rate) * u64::from(args.seconds);
+    let limit = (rate * (args.hold_ms / 1000 + 3)).max(10);
+    let uas_stats = dir.join(format!("uas-{rate}.csv"));
+    let uac_stats = dir.join(format!("uac-{rate}.csv"));
+    let mut uas = Command::new("sipp")
+        .arg("-sf")
+        .arg(sipp("call_uas.xml"))
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &callee_port.to_string(),
+            "-t",
+            "u1",
+        ])
+        .args([
+            "-m",
+            &calls.to_string(),
+            "-rtp_echo",
+            "-mp",
+            &free_media_port()?.to_string(),
+        ])
+        .args(["-timeout", &format!("{}s", args.seconds + 60), "-nostdin"])
+        .args(["-trace_stat", "-fd", "1", "-stf"])
+        .arg(&uas_stats)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("running the callee sipp")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let (scenario, auth) = if server.warden {
+        ("call_uac.xml", true)
+    } else {
+        ("call_uac_plain.xml", false)
+    };
+    let mut cmd = Command::new("sipp");
+    cmd.arg(format!("127.0.0.1:{}", server.sip))
+        .arg("-sf")
+        .arg(sipp(scenario))
+        .args(["-s", CALLEE, "-inf"])
+        .arg(dir.join("callers.csv"))
+        .args([
+            "-r",
+            &rate.to_string(),
+            "-rp",
+            "1000",
+            "-m",
+            &calls.to_string(),
+        ])
+        .args(["-l", &limit.to_string(), "-d", &args.hold_ms.to_string()])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port()?.to_string(),
+            "-t",
+            "u1",
+        ])
+        .args(["-mp", &free_media_port()?.to_string()])
+        .args(["-timeout", &format!("{}s", args.seconds + 60), "-nostdin"])
+        .args(["-trace_stat", "-fd", "1", "-stf"])
+        .arg(&uac_stats)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if auth {
+        cmd.args(["-auth_uri", &format!("{CALLEE}@127.0.0.1:{}", server.sip)]);
+    }
+    let before = server.cpu()?;
+    let t0 = Instant::now();
+    cmd.status().context("running the caller sipp")?;
+    let wall = t0.elapsed();
+    // Let the last BYEs and the call records finish before reading the CPU.
+    std::thread::sleep(Duration::from_millis(500));
+    let after = server.cpu()?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && uas.try_wait()?.is_none() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = uas.kill();
+    let _ = uas.wait();
+    let (ok, failed) = sipp_counts(&uac_stats).unwrap_or((0, calls));
+    Ok(Phase {
+        rate,
+        calls,
+        ok,
+        failed,
+        wall,
+        media_cpu: after.0 - before.0,
+        sip_cpu: after.1 - before.1,
+    })
+}
+
+fn print_phases(name: &str, phases: &[Phase]) {
+    println!("{name}");
+    println!("  rate/s  calls   ok      failed  wall s   CPU us/call  (media, signalling)");
+    for p in phases {
+        println!(
+            "  {:<7} {:<7} {:<7} {:<7} {:<8.1} {:<12.0} ({:.0}, {:.0}){}",
+            p.rate,
+            p.calls,
+            p.ok,
+            p.failed,
+            p.wall.as_secs_f64(),
+            p.us_per_call(),
+            p.media_cpu * 1e6 / p.calls.max(1) as f64,
+            p.sip_cpu * 1e6 / p.calls.max(1) as f64,
+            if p.clean() { "" } else { "  <- failures" }
+        );
+    }
+}
+
+fn highest_clean(phases: &[Phase]) -> Option<u32> {
+    phases.iter().filter(|p| p.clean()).map(|p| p.rate).max()
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let dir = std::env::temp_dir().join(format!("warden-callload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    write_pcap(
+        &dir.join("g711.pcap"),
+        u16::try_from((args.hold_ms / 20).clamp(1, 3000))?,
+    )?;
+    let mut f = std::fs::File::create(dir.join("callers.csv"))?;
+    writeln!(f, "SEQUENTIAL")?;
+    for i in 0..args.callers {
+        writeln!(f, "{};pw-{i}-secret", 100_000 + i)?;
+    }
+    drop(f);
+
+    let mut results: HashMap<&str, Vec<Phase>> = HashMap::new();
+    {
+        let server = start_warden(&args, &dir)?;
+        let callee_port = free_port()?;
+        register_callee(&server, callee_port)?;
+        let mut phases = Vec::new();
+        for &rate in &args.rates {
+            let p = run_phase(&server, &args, &dir, callee_port, rate)?;
+            let stop = !p.clean();
+            phases.push(p);
+            if stop {
+                break;
+            }
+        }
+        results.insert("warden", phases);
+    }
+    if let Some(bin) = &args.kamailio {
+        let callee_port = free_port()?;
+        match start_kamailio(bin, &dir, callee_port) {
+            Ok(server) => {
+                let mut phases = Vec::new();
+                for &rate in &args.rates {
+                    let p = run_phase(&server, &args, &dir, callee_port, rate)?;
+                    let stop = !p.clean();
+                    phases.push(p);
+                    if stop {
+                        break;
+                    }
+                }
+                results.insert("kamailio", phases);
+            }
+            Err(e) => eprintln!("kamailio not measured: {e:#}"),
+        }
+    }
+
+    println!(
+        "scenario   INVITE{} 180 200 ACK, G.711 RTP both ways for {} ms, BYE; {} s per rate",
+        if args.kamailio.is_some() {
+            " (Warden: +407 challenge)"
+        } else {
+            " 407"
+        },
+        args.hold_ms,
+        args.seconds
+    );
+    println!(
+        "database   {}",
+        args.database.as_deref().unwrap_or("SQLite (embedded)")
+    );
+    let warden = results.get("warden").map(Vec::as_slice).unwrap_or_default();
+    print_phases(
+        "Warden (B2BUA, digest auth, media anchored, call records)",
+        warden,
+    );
+    let kamailio = results
+        .get("kamailio")
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !kamailio.is_empty() {
+        print_phases("Kamailio (stateful proxy, no media, no auth)", kamailio);
+    }
+    let hw = highest_clean(warden);
+    let hk = highest_clean(kamailio);
+    println!(
+        "highest rate with zero failed calls: Warden {}, Kamailio {}",
+        hw.map_or("none".to_string(), |r| format!("{r}/s")),
+        hk.map_or("-".to_string(), |r| format!("{r}/s"))
+    );
+    for p in warden.iter().filter(|p| p.clean()) {
+        if let Some(k) = kamailio.iter().find(|k| k.rate == p.rate && k.clean()) {
+            println!(
+                "at {}/s: Warden {:.0} us/call ({:.0} signalling) vs Kamailio {:.0} us/call: {:.2}x",
+                p.rate,
+                p.us_per_call(),
+                p.sip_cpu * 1e6 / p.calls.max(1) as f64,
+                k.us_per_call(),
+                p.us_per_call() / k.us_per_call().max(1e-9)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

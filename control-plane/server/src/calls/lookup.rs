@@ -1,0 +1,132 @@
+//! The database side of placing a call: the caller's credentials and the callee's
+//! extension and registered contacts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tracing::{error, warn};
+use warden_b2bua::{AuthRequest, AuthVerdict, CallId, Location, Party, Reply, Target};
+use warden_storage::{Binding, Extension};
+
+use super::{flows, Calls};
+use crate::registrar::{AuthInput, AuthOutcome, Challenger};
+use crate::transport::Transport;
+
+fn party(ext: &Extension) -> Party {
+    Party {
+        number: ext.number.clone(),
+        display_name: ext.display_name.clone(),
+        max_calls: ext.max_concurrent_calls,
+    }
+}
+
+fn reply(r: crate::registrar::Reply) -> Reply {
+    Reply {
+        status: r.status,
+        reason: r.reason.to_string(),
+        headers: r
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect(),
+    }
+}
+
+fn storage_failure() -> AuthVerdict {
+    AuthVerdict::Rejected(Reply {
+        status: 500,
+        reason: "Server Internal Error".into(),
+        headers: vec![("Retry-After".into(), "5".into())],
+    })
+}
+
+impl Calls {
+    /// Checks the caller's digest credentials (407 challenges) against its extension.
+    pub(super) async fn authenticate(self: Arc<Self>, call: CallId, req: AuthRequest) {
+        let verdict = if !self.auth.has_credentials(&req.authorization) {
+            // The first INVITE of a call carries no credentials: challenge without a lookup.
+            AuthVerdict::Rejected(reply(self.auth.challenge_as(false, Challenger::Proxy)))
+        } else {
+            match self.directory.extension(&self.store, &req.user).await {
+                Err(e) => {
+                    error!(error = %e, %call, "caller lookup failed");
+                    storage_failure()
+                }
+                Ok(ext) => {
+                    let ext = ext.filter(|e| e.enabled);
+                    let input = AuthInput {
+                        user: &req.user,
+                        request_uri: &req.request_uri,
+                        authorization: &req.authorization,
+                        source: req.source,
+                        method: req.method,
+                        challenger: Challenger::Proxy,
+                    };
+                    let secret = ext.as_ref().map(|e| e.secret.as_str());
+                    match (self.auth.check(&input, secret, &self.metrics), ext) {
+                        (AuthOutcome::Authenticated, Some(ext)) => {
+                            AuthVerdict::Authenticated(party(&ext))
+                        }
+                        (AuthOutcome::Authenticated, None) => storage_failure(),
+                        (AuthOutcome::Reject(r), _) => AuthVerdict::Rejected(reply(r)),
+                    }
+                }
+            }
+        };
+        self.input(|b, now| {
+            let _ = b.on_authenticated(now, call, verdict);
+        });
+    }
+
+    /// Finds the callee's extension and the contacts it can be reached at.
+    pub(super) async fn locate(self: Arc<Self>, call: CallId, number: String) {
+        let location = match self.directory.extension(&self.store, &number).await {
+            Err(e) => {
+                error!(error = %e, %call, "callee lookup failed");
+                Location::Unknown
+            }
+            Ok(None) => Location::Unknown,
+            Ok(Some(ext)) if !ext.enabled => Location::Disabled(party(&ext)),
+            Ok(Some(ext)) => match self
+                .directory
+                .bindings(&self.store, &number, Utc::now())
+                .await
+            {
+                Ok(bindings) => Location::Found {
+                    party: party(&ext),
+                    targets: bindings.iter().filter_map(|b| self.target(b)).collect(),
+                },
+                Err(e) => {
+                    error!(error = %e, %call, "bindings lookup failed");
+                    Location::Found {
+                        party: party(&ext),
+                        targets: Vec::new(),
+                    }
+                }
+            },
+        };
+        self.input(|b, now| {
+            let _ = b.on_located(now, call, location);
+        });
+    }
+
+    /// A registered contact as a call target: reached at the address and over the
+    /// transport its REGISTER came from.
+    fn target(&self, binding: &Binding) -> Option<Target> {
+        let Ok(peer) = binding.source.parse::<SocketAddr>() else {
+            warn!(aor = %binding.aor, source = %binding.source, "binding with an unusable source");
+            return None;
+        };
+        let transport = if binding.transport.eq_ignore_ascii_case("tcp") {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        let flow = self.flows.route(peer, transport)?;
+        Some(Target {
+            uri: binding.contact_uri.clone(),
+            flow: flows::to_b2b(flow),
+        })
+    }
+}
