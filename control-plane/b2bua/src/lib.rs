@@ -1,11 +1,12 @@
 //! A sans-IO back-to-back user agent: calls between extensions with media anchored in the
 //! media plane.
 //!
-//! [`B2bua`] owns the transaction layer of call signalling and every [`call`]. The glue
-//! hands it parsed messages and `now`, answers its [`Action`]s (authenticate the caller,
-//! locate the callee, open media) and sends its [`Transmit`]s; time only moves through
-//! [`B2bua::handle_timeout`]. Offer/answer with anchored media is in [`sdp`]; dialogs in
-//! [`dialog`].
+//! [`B2bua`] owns the transaction layer of call signalling and every call (module `call`:
+//! one state machine per call, each state a struct). The glue hands it parsed messages and
+//! `now`, answers its [`Action`]s (authenticate the caller, locate the callee, open media)
+//! and sends its [`Transmit`]s; time only moves through [`B2bua::handle_timeout`].
+//! Offer/answer with anchored media is in module `sdp`, dialogs in `dialog`, and `sim` (tests
+//! only) steps phones, the B2BUA and a scripted glue through simulated time.
 //!
 //! Nothing here reads the clock, spawns, or touches sockets, files or databases.
 
