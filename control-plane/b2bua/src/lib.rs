@@ -36,4 +36,5 @@ pub use io::{
     HangupSide, LegInfo, Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target,
     Transmit,
 };
+pub use msg::request_key;
 pub use warden_sip_txn::TxId;

@@ -21,7 +21,7 @@ pub(crate) fn txn_method(m: Method<'_>) -> warden_sip_txn::Method {
 }
 
 /// The transaction-matching key of a request; `None` when a required header is missing.
-pub(crate) fn request_key(msg: &Message<'_>) -> Option<RequestKey> {
+pub fn request_key(msg: &Message<'_>) -> Option<RequestKey> {
     let method = msg.method()?;
     let via = msg.top_via()?;
     let cseq = msg.cseq()?;

@@ -231,7 +231,7 @@ impl SipCore {
             self.calls.handle(flow, msg);
             return;
         }
-        let Some(key) = request::key(msg) else {
+        let Some(key) = warden_b2bua::request_key(msg) else {
             return self
                 .stateless(msg, flow, dest, 400, "Missing Transaction Headers", &[])
                 .await;

@@ -6,7 +6,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 use warden_sip_proto::{Contact, Message, Scheme};
-use warden_sip_txn::{Method, RequestKey};
 
 use crate::registrar::{ContactSpec, Contacts, RegisterRequest};
 use crate::transport::Flow;
@@ -27,31 +26,6 @@ pub(crate) fn options_headers() -> Vec<(&'static str, String)> {
         ("Accept-Language", "en".to_string()),
         ("Supported", SUPPORTED.join(", ")),
     ]
-}
-
-/// The transaction-matching key of a request; `None` if a required header is missing.
-pub(crate) fn key(msg: &Message<'_>) -> Option<RequestKey> {
-    let method = msg.method()?;
-    let via = msg.top_via()?;
-    let cseq = msg.cseq()?;
-    let sent_by = match via.port {
-        Some(p) => format!("{}:{p}", via.host),
-        None => via.host.to_string(),
-    };
-    Some(RequestKey {
-        method: Method::from_token(method.as_str()),
-        branch: via.branch().unwrap_or("").to_string(),
-        sent_by,
-        call_id: msg.call_id()?.to_string(),
-        from_tag: msg.from().and_then(|f| f.tag()).map(str::to_string),
-        to_tag: msg.to().and_then(|t| t.tag()).map(str::to_string),
-        cseq: cseq.seq,
-        request_uri: msg
-            .request_uri()
-            .map(|u| u.as_str().to_string())
-            .unwrap_or_default(),
-        top_via: via.as_str().to_string(),
-    })
 }
 
 /// The outcome of the generic request checks.
