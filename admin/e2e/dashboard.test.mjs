@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { ADMIN_PASSWORD, launchBrowser, shot, sippRegister, startWarden, watchConsole } from './warden.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ADMIN_PASSWORD, launchBrowser, shot, sippRegister, sippSpawn, startWarden, watchConsole } from './warden.mjs';
 
 const EXT = '2001';
 const EXT_SECRET = 'e2e-secret-2001';
@@ -121,9 +125,88 @@ describe('dashboard', { concurrency: false }, () => {
     await shot(page, '08-calls');
   });
 
-  test('a live call appears, is hung up, and its record is found', {
-    todo: 'calls are not implemented in Warden yet (B2BUA issue): needs a SIPp UAC/UAS call scenario',
-  }, () => {});
+  test('a live call appears, is hung up, and its record is found', async () => {
+    // The callee (1002) registers, then answers with SIPp on the registered port; the caller
+    // (1001) answers the 407 challenge and waits for Warden's BYE.
+    const reg = await sippRegister(warden, '1002', 'secret-1002-pass');
+    assert.ok(reg.ok, `callee registration failed (exit ${reg.status}):\n${reg.messages}`);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-call-'));
+    const media = ['-set', 'rtp_ip', '127.0.0.1', '-set', 'rtp_port', '9'];
+    const callee = await sippSpawn(warden, {
+      name: 'callee-1002',
+      scenario: 'uas_answer.xml',
+      port: reg.port,
+      remote: false,
+      args: [...media, '-set', 'out', path.join(tmp, 'callee.addr')],
+    });
+    let caller;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await page.getByRole('link', { name: 'Calls' }).click();
+      await page.getByText('No calls in progress.').waitFor();
+      caller = await sippSpawn(warden, {
+        name: 'caller-1001',
+        scenario: 'call_uac_wait_bye.xml',
+        args: [
+          '-s', '1002', '-au', '1001', '-ap', 'secret-1001-pass',
+          '-auth_uri', `1002@127.0.0.1:${warden.sipPort}`,
+          '-set', 'caller', '1001', ...media, '-set', 'out', path.join(tmp, 'caller.addr'),
+        ],
+      });
+
+      // The call shows up in the live list without a reload, answered.
+      const live = page.getByRole('table', { name: 'Calls in progress' });
+      const row = live.getByRole('row').filter({ hasText: '1002' });
+      await row.getByText('answered').waitFor({ timeout: 15_000 });
+      assert.match(await row.innerText(), /1001/);
+      assert.match(await row.innerText(), /PCMU/);
+      await shot(page, '08b-call-live');
+
+      // Hang up with the keyboard: focus the row's button, Enter, Tab to confirm, Enter.
+      const hangup = row.getByRole('button', { name: 'Hang up 1001 to 1002' });
+      await hangup.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: 'Hang up' });
+      await dialog.waitFor();
+      await shot(page, '08c-call-hangup-confirm');
+      assert.equal(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement), true);
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ state: 'detached' });
+      await page.getByText('No calls in progress.').waitFor({ timeout: 10_000 });
+
+      // Both phones got a BYE and ended cleanly.
+      assert.equal(await caller.done, 0, `caller SIPp failed:\n${caller.errors()}\n${caller.messages()}`);
+      assert.equal(await callee.done, 0, `callee SIPp failed:\n${callee.errors()}\n${callee.messages()}`);
+      assert.match(caller.messages(), /BYE sip:/);
+      assert.match(callee.messages(), /BYE sip:/);
+
+      // The record is in the history, found by number and result.
+      await page.getByLabel('Number').fill('1002');
+      await page.getByLabel('Result').selectOption('answered');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const history = page.getByRole('table', { name: 'Call history' });
+      const rec = history.getByRole('row').filter({ hasText: 'hangup by administrator' });
+      await rec.waitFor({ timeout: 10_000 });
+      const text = await rec.innerText();
+      assert.match(text, /1001/);
+      assert.match(text, /1002/);
+      assert.match(text, /\tanswered\t/);
+      assert.match(text, /system \(hangup by administrator\)/);
+      // A filter that does not match hides it.
+      await page.getByLabel('Result').selectOption('busy');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByText('No calls match.').waitFor();
+      await page.getByLabel('Result').selectOption('answered');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await rec.waitFor();
+      await shot(page, '08d-call-record');
+    } finally {
+      caller?.kill();
+      callee.kill();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 
   test('the layout works on a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -51,6 +51,8 @@ export async function startWarden(name) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dash-'));
   const sipPort = await freePort();
   const apiPort = await freePort();
+  // An RTP range of its own, below the Rust e2e tests' ranges (20000 and up).
+  const rtpLo = 10000 + 200 * Math.floor(Math.random() * 49);
   const config = [
     `data_dir: ${dir}`,
     'sip:',
@@ -58,6 +60,11 @@ export async function startWarden(name) {
     '  domain: pbx.test',
     // SIPp 3.6 answers only the first challenge and only knows MD5: offer MD5 first.
     '  registrar: { digest_algorithms: [MD5, SHA-256] }',
+    'media:',
+    '  address: 127.0.0.1',
+    `  rtp_ports: "${rtpLo}-${rtpLo + 199}"`,
+    // The test calls carry no RTP: keep them up for the length of a test.
+    '  rtp_timeout_secs: 120',
     'api:',
     `  listen: "127.0.0.1:${apiPort}"`,
     'database:',
@@ -66,6 +73,7 @@ export async function startWarden(name) {
     '  level: info',
     'extensions:',
     '  - { number: "1001", name: "Alice", secret: "secret-1001-pass" }',
+    '  - { number: "1002", name: "Bob", secret: "secret-1002-pass" }',
     '',
   ].join('\n');
   const configPath = path.join(dir, 'warden.yaml');
@@ -115,9 +123,9 @@ export async function startWarden(name) {
 }
 
 /** Registers `ext` with SIPp (tests/e2e/scenarios/register_auth.xml); returns SIPp's result. */
-export async function sippRegister(warden, ext, secret, expires = 300) {
+export async function sippRegister(warden, ext, secret, expires = 300, port = undefined) {
   const scenario = path.join(REPO, 'tests', 'e2e', 'scenarios', 'register_auth.xml');
-  const port = await freePort();
+  port ??= await freePort();
   const errFile = path.join(ARTIFACTS, `sipp-register-${ext}.errors.log`);
   const msgFile = path.join(ARTIFACTS, `sipp-register-${ext}.messages.log`);
   const args = [
@@ -129,7 +137,54 @@ export async function sippRegister(warden, ext, secret, expires = 300) {
   ];
   const run = spawnSync('sipp', args, { encoding: 'utf8', timeout: 30_000 });
   const messages = fs.existsSync(msgFile) ? fs.readFileSync(msgFile, 'utf8') : '';
-  return { ok: run.status === 0, status: run.status, error: run.error, messages };
+  return { ok: run.status === 0, status: run.status, error: run.error, messages, port };
+}
+
+/** An even port with the next three free too (SIPp's -mp takes RTP and RTCP, audio and video). */
+async function freeMediaPort() {
+  for (let i = 0; i < 100; i++) {
+    const p = (await freePort()) & ~1;
+    if (p <= 1024) continue;
+    let ok = true;
+    for (let q = p; q < p + 4 && ok; q++) {
+      ok = await new Promise((resolve) => {
+        const sock = dgram.createSocket('udp4');
+        sock.once('error', () => resolve(false));
+        sock.bind(q, '127.0.0.1', () => sock.close(() => resolve(true)));
+      });
+    }
+    if (ok) return p;
+  }
+  throw new Error('no free media port');
+}
+
+/**
+ * Starts SIPp in the background on one of tests/e2e/scenarios (the same scenarios and
+ * arguments as the Rust call tests, tests/e2e/calls/support.rs). `remote` is the server to
+ * call (absent for a callee). Resolves once it runs; `done` resolves with its exit code.
+ */
+export async function sippSpawn(warden, { name, scenario, port, remote = true, args = [] }) {
+  const errFile = path.join(ARTIFACTS, `sipp-${name}.errors.log`);
+  const msgFile = path.join(ARTIFACTS, `sipp-${name}.messages.log`);
+  const all = [
+    ...(remote ? [`127.0.0.1:${warden.sipPort}`] : []),
+    '-sf', path.join(REPO, 'tests', 'e2e', 'scenarios', scenario),
+    '-m', '1', '-i', '127.0.0.1', '-p', String(port ?? (await freePort())), '-t', 'u1',
+    '-timeout', '90s', '-timeout_error', '-nostdin',
+    '-trace_err', '-error_file', errFile, '-trace_msg', '-message_file', msgFile,
+    '-mp', String(await freeMediaPort()),
+    ...args,
+  ];
+  const child = spawn('sipp', all, { stdio: 'ignore' });
+  const done = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    done,
+    messages: () => (fs.existsSync(msgFile) ? fs.readFileSync(msgFile, 'utf8') : ''),
+    errors: () => (fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : ''),
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
 }
 
 /** Debian's Chromium, headless, with a fresh profile and no background networking. */
