@@ -4,11 +4,12 @@
 // reopened, with a growing delay while the server is unreachable.
 
 import type { Api } from './api';
-import type { LiveCall, RegistrationEvent, StatsEvent } from './types';
+import type { CallLifecycleEvent, LiveCall, RegistrationEvent, StatsEvent } from './types';
 
 export interface EventMap {
   stats: StatsEvent;
   calls: { calls: LiveCall[] };
+  call: CallLifecycleEvent;
   registration: RegistrationEvent;
   status: 'connecting' | 'live' | 'offline';
 }
@@ -23,6 +24,7 @@ export class LiveEvents {
   private readonly listeners: { [K in keyof EventMap]: Set<Listener<K>> } = {
     stats: new Set(),
     calls: new Set(),
+    call: new Set(),
     registration: new Set(),
     status: new Set(),
   };
@@ -82,6 +84,7 @@ export class LiveEvents {
     });
     src.addEventListener('stats', json('stats'));
     src.addEventListener('calls', json('calls'));
+    src.addEventListener('call', json('call'));
     src.addEventListener('registration', json('registration'));
     src.addEventListener('expired', () => this.reconnect(0));
     src.onerror = () => this.reconnect(this.delay);

@@ -60,6 +60,12 @@ export interface Quality {
   mos: number;
 }
 
+export type CallLifecycleEvent =
+  | { kind: 'started'; call: string; caller: string; callee: string; call_id: string }
+  | { kind: 'ringing'; call: string; caller: string; callee: string }
+  | { kind: 'answered'; call: string; caller: string; callee: string; codec: string | null }
+  | { kind: 'ended'; call: string; caller: string; callee: string; disposition: Disposition; cause: string; side: string | null };
+
 export interface CallLeg {
   call_id: string;
   party: string;

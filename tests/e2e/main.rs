@@ -10,5 +10,6 @@ mod calls;
 mod cli;
 mod digest;
 mod harness;
+mod live;
 mod protocol;
 mod register;

@@ -9,13 +9,34 @@ import { confirmDialog } from '../ui/dialog';
 import { button } from '../ui/form';
 import { pager, table } from '../ui/table';
 import { toast } from '../ui/toast';
-import type { CallRecord, LiveCall, Page } from '../types';
+import type { CallLifecycleEvent, CallRecord, LiveCall, Page } from '../types';
 
 const PAGE = 50;
 
 function mos(c: LiveCall): string {
   const scores = c.legs.map((l) => l.quality?.mos).filter((m): m is number => typeof m === 'number');
   return scores.length ? num(Math.min(...scores), 2) : '—';
+}
+
+/**
+ * The live calls after a lifecycle event: a started call is listed at once, ringing and
+ * answered update its state, an ended call goes. (The `calls` snapshots that follow carry the
+ * legs and quality.)
+ */
+export function applyCallEvent(calls: readonly LiveCall[], e: CallLifecycleEvent, now = new Date()): LiveCall[] {
+  const at = now.toISOString();
+  switch (e.kind) {
+    case 'started':
+      return calls.some((c) => c.id === e.call)
+        ? [...calls]
+        : [...calls, { id: e.call, caller: e.caller, callee: e.callee, state: 'setup', started_at: at, answered_at: null, codec: null, media_core: null, legs: [] }];
+    case 'ringing':
+      return calls.map((c) => (c.id === e.call && c.state === 'setup' ? { ...c, state: 'ringing' } : c));
+    case 'answered':
+      return calls.map((c) => (c.id === e.call ? { ...c, state: 'answered', answered_at: c.answered_at ?? at, codec: e.codec ?? c.codec } : c));
+    case 'ended':
+      return calls.filter((c) => c.id !== e.call);
+  }
 }
 
 export function liveCallsTable(calls: readonly LiveCall[], canHangUp: boolean, hangup: (c: LiveCall) => void, now = Date.now()): HTMLElement {
@@ -134,6 +155,12 @@ export function callsPage(ctx: Ctx): PageView {
     calls = e.calls;
     renderLive();
   });
+  const offCall = ctx.user.role === 'user' ? () => undefined : ctx.live.on('call', (e) => {
+    calls = applyCallEvent(calls, e);
+    renderLive();
+    // A finished call's record is in the history: show it when the first page is shown.
+    if (e.kind === 'ended' && offset === 0) void load();
+  });
   const ticker = setInterval(renderLive, 1000);
   void ctx.api
     .get<LiveCall[]>('/api/v1/calls')
@@ -156,6 +183,7 @@ export function callsPage(ctx: Ctx): PageView {
     element,
     dispose: () => {
       offCalls();
+      offCall();
       clearInterval(ticker);
     },
   };

@@ -37,6 +37,14 @@ describe('overview', () => {
     expect(document.body.textContent).toContain('Calls per second2');
     src.send('registration', { kind: 'registered', aor: '1001', contact: 'sip:1001@x', source: '192.0.2.1:5060', expires: 60 });
     expect(document.querySelector('.feed li')?.textContent).toContain('1001 registered from 192.0.2.1:5060');
+    // Call events move the counter at once and fill the call feed.
+    src.send('call', { kind: 'started', call: 'c9', caller: '1001', callee: '1002', call_id: 'x@y' });
+    expect(document.querySelector('[data-testid="active-calls"]')?.textContent).toBe('5');
+    src.send('call', { kind: 'ended', call: 'c9', caller: '1001', callee: '1002', disposition: 'no_answer', cause: 'ring timeout', side: 'system' });
+    expect(document.querySelector('[data-testid="active-calls"]')?.textContent).toBe('4');
+    const calls = document.querySelector('[aria-label="Latest call events"]')!;
+    expect(calls.querySelectorAll('li')).toHaveLength(2);
+    expect(calls.querySelector('li')?.textContent).toContain('1001 → 1002 ended: no answer, ring timeout (by system)');
     view.dispose?.();
     live.stop();
   });

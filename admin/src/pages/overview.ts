@@ -9,7 +9,7 @@ import { dateTime, num } from '../format';
 import { confirmDialog } from '../ui/dialog';
 import { table } from '../ui/table';
 import { toast } from '../ui/toast';
-import type { CoreLoad, Page, Registration, RegistrationEvent, StatsEvent, SystemInfo } from '../types';
+import type { CallLifecycleEvent, CoreLoad, Page, Registration, RegistrationEvent, StatsEvent, SystemInfo } from '../types';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -40,6 +40,21 @@ export function coresTable(cores: readonly CoreLoad[]): HTMLElement {
   );
 }
 
+/** One line of the call events feed. */
+export function callEventText(e: CallLifecycleEvent): string {
+  const who = `${e.caller} → ${e.callee}`;
+  switch (e.kind) {
+    case 'started':
+      return `${who} started`;
+    case 'ringing':
+      return `${who} ringing`;
+    case 'answered':
+      return `${who} answered${e.codec ? ` (${e.codec})` : ''}`;
+    case 'ended':
+      return `${who} ended: ${e.disposition.replace('_', ' ')}, ${e.cause}${e.side ? ` (by ${e.side})` : ''}`;
+  }
+}
+
 export function overviewPage(ctx: Ctx): PageView {
   const activeCalls = h('div', { class: 'stat-value', 'data-testid': 'active-calls' }, '0');
   const registrations = h('div', { class: 'stat-value', 'data-testid': 'registrations' }, '–');
@@ -53,6 +68,7 @@ export function overviewPage(ctx: Ctx): PageView {
   const cores = h('div', { class: 'cores' }, coresTable([]));
   const regs = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
   const feed = h('ol', { class: 'feed', 'aria-label': 'Latest registration events' });
+  const callFeed = h('ol', { class: 'feed', 'aria-label': 'Latest call events' });
   const uptime = h('p', { class: 'muted' });
 
   const loadRegistrations = async () => {
@@ -124,7 +140,14 @@ export function overviewPage(ctx: Ctx): PageView {
     while (feed.children.length > 15) feed.lastElementChild?.remove();
     refreshRegistrations();
   };
-  const offs = [ctx.live.on('stats', onStats), ctx.live.on('registration', onRegistration)];
+  const onCall = (e: CallLifecycleEvent) => {
+    // The counter follows the calls at once; the next stats event sets it exactly.
+    const delta = e.kind === 'started' ? 1 : e.kind === 'ended' ? -1 : 0;
+    if (delta) activeCalls.textContent = String(Math.max(0, (Number(activeCalls.textContent) || 0) + delta));
+    callFeed.prepend(h('li', null, h('time', null, new Date().toLocaleTimeString()), ' ', callEventText(e)));
+    while (callFeed.children.length > 15) callFeed.lastElementChild?.remove();
+  };
+  const offs = [ctx.live.on('stats', onStats), ctx.live.on('registration', onRegistration), ctx.live.on('call', onCall)];
 
   void loadRegistrations();
   void ctx.api
@@ -144,7 +167,7 @@ export function overviewPage(ctx: Ctx): PageView {
     h('div', { class: 'stats' }, card('Active calls', activeCalls), card('Registrations', registrations), card('Calls per second', cps), card('Extensions', extensions)),
     h('div', { class: 'grid-2' }, h('div', { class: 'card' }, h('h2', null, 'Calls per second'), chart), h('div', { class: 'card' }, h('h2', null, 'Media load'), cores)),
     h('div', { class: 'card' }, h('h2', null, 'Registered phones'), regs),
-    h('div', { class: 'card' }, h('h2', null, 'Live events'), feed),
+    h('div', { class: 'grid-2' }, h('div', { class: 'card' }, h('h2', null, 'Live events'), feed), h('div', { class: 'card' }, h('h2', null, 'Call events'), callFeed)),
   );
   return { title: 'Overview', element, dispose: () => offs.forEach((off) => off()) };
 }

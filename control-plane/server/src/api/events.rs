@@ -8,6 +8,9 @@
 //! * `registration` on every bus event: `{kind: "registered"|"unregistered", aor, contact,
 //!   source?, expires?, reason?}`;
 //! * `stats` every second: `{at, active_calls, calls_started, registrations, cores}`;
+//! * `call` on every call lifecycle change: `{kind: "started"|"ringing"|"answered"|"ended",
+//!   call, caller, callee, ...}` (see [`CallLifecycleEvent`]), followed by a `calls` snapshot
+//!   when the set of live calls changed;
 //! * `calls` when the set of live calls changed (and once at start): `{calls: [...]}`;
 //! * `lagged` when this subscriber fell behind the bus: `{missed}`;
 //! * `expired` when the access token's lifetime is over; the stream then ends and the client
@@ -31,7 +34,7 @@ use super::calls::LiveCall;
 use super::error::ErrorBody;
 use super::media::CoreLoad;
 use super::state::AppState;
-use crate::events::PbxEvent;
+use crate::events::{CallEvent, PbxEvent};
 
 /// Interval of `stats` events.
 const STATS_EVERY: Duration = Duration::from_secs(1);
@@ -72,6 +75,103 @@ pub(crate) struct StatsEvent {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CallsEvent {
     pub(crate) calls: Vec<LiveCall>,
+}
+
+/// A call's lifecycle change (the `call` event), tagged by `kind`.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum CallLifecycleEvent {
+    /// An authenticated caller placed a call.
+    Started {
+        /// The call's id (as `GET /api/v1/calls` lists it; used to hang up).
+        call: String,
+        #[schema(example = "1001")]
+        caller: String,
+        #[schema(example = "1002")]
+        callee: String,
+        /// SIP Call-ID of the caller's leg.
+        call_id: String,
+    },
+    /// The callee's phone rings.
+    Ringing {
+        call: String,
+        caller: String,
+        callee: String,
+    },
+    /// The callee answered.
+    Answered {
+        call: String,
+        caller: String,
+        callee: String,
+        /// The voice codec, e.g. `PCMU`.
+        codec: Option<String>,
+    },
+    /// The call ended; its record is in `/api/v1/call-records`.
+    Ended {
+        call: String,
+        caller: String,
+        callee: String,
+        /// `answered`, `busy`, `no_answer`, `failed` or `cancelled`.
+        #[schema(example = "answered")]
+        disposition: &'static str,
+        /// Why, e.g. `BYE` or `486 Busy Here`.
+        cause: String,
+        /// `caller`, `callee` or `system`.
+        side: Option<&'static str>,
+    },
+}
+
+/// Maps a call event of the bus to its JSON (one arm per variant: a new variant of
+/// [`CallEvent`] does not compile until it is mapped here).
+pub(crate) fn call_event(ev: &CallEvent) -> CallLifecycleEvent {
+    match ev.clone() {
+        CallEvent::CallStarted {
+            call,
+            caller,
+            callee,
+            call_id,
+        } => CallLifecycleEvent::Started {
+            call,
+            caller,
+            callee,
+            call_id,
+        },
+        CallEvent::CallRinging {
+            call,
+            caller,
+            callee,
+        } => CallLifecycleEvent::Ringing {
+            call,
+            caller,
+            callee,
+        },
+        CallEvent::CallAnswered {
+            call,
+            caller,
+            callee,
+            codec,
+        } => CallLifecycleEvent::Answered {
+            call,
+            caller,
+            callee,
+            codec,
+        },
+        CallEvent::CallEnded {
+            call,
+            caller,
+            callee,
+            disposition,
+            cause,
+            side,
+        } => CallLifecycleEvent::Ended {
+            call,
+            caller,
+            callee,
+            disposition,
+            cause,
+            side,
+        },
+    }
 }
 
 /// Maps a bus event to its JSON.
@@ -117,6 +217,7 @@ fn json_event(kind: &'static str, data: &impl Serialize) -> Event {
 struct Subscription {
     state: AppState,
     bus: broadcast::Receiver<PbxEvent>,
+    calls_bus: broadcast::Receiver<CallEvent>,
     tick: Interval,
     ends_at: Instant,
     last_calls: Option<String>,
@@ -125,6 +226,23 @@ struct Subscription {
 }
 
 impl Subscription {
+    /// Queues a `calls` snapshot when the live calls differ from the last one sent.
+    fn calls_snapshot(&mut self, calls: Vec<LiveCall>) {
+        let snapshot = serde_json::to_string(&calls).unwrap_or_default();
+        if self.last_calls.as_deref() != Some(snapshot.as_str()) {
+            self.pending
+                .push_back(json_event("calls", &CallsEvent { calls }));
+            self.last_calls = Some(snapshot);
+        }
+    }
+
+    fn lagged(&mut self, missed: u64) {
+        self.pending.push_back(json_event(
+            "lagged",
+            &serde_json::json!({ "missed": missed }),
+        ));
+    }
+
     async fn stats(&mut self) {
         let base = &self.state.base;
         let calls = base.calls.list();
@@ -143,12 +261,7 @@ impl Subscription {
             cores: base.media.cores(),
         };
         self.pending.push_back(json_event("stats", &stats));
-        let snapshot = serde_json::to_string(&calls).unwrap_or_default();
-        if self.last_calls.as_deref() != Some(snapshot.as_str()) {
-            self.pending
-                .push_back(json_event("calls", &CallsEvent { calls }));
-            self.last_calls = Some(snapshot);
-        }
+        self.calls_snapshot(calls);
     }
 
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
@@ -165,9 +278,16 @@ impl Subscription {
                         let event = json_event("registration", &registration_event(&ev));
                         return Some((Ok(event), self));
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        self.pending.push_back(json_event("lagged", &serde_json::json!({ "missed": missed })));
+                    Err(RecvError::Lagged(missed)) => self.lagged(missed),
+                    Err(RecvError::Closed) => self.done = true,
+                },
+                r = self.calls_bus.recv() => match r {
+                    Ok(ev) => {
+                        self.pending.push_back(json_event("call", &call_event(&ev)));
+                        let calls = self.state.base.calls.list();
+                        self.calls_snapshot(calls);
                     }
+                    Err(RecvError::Lagged(missed)) => self.lagged(missed),
                     Err(RecvError::Closed) => self.done = true,
                 },
                 _ = self.tick.tick() => self.stats().await,
@@ -184,7 +304,7 @@ impl Subscription {
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     security(("bearer" = []), ("access_token" = [])),
     responses(
-        (status = 200, description = "An endless `text/event-stream`: hello, registration, stats, calls, lagged, expired events",
+        (status = 200, description = "An endless `text/event-stream`: hello, registration (`RegistrationEvent`), call (`CallLifecycleEvent`), stats (`StatsEvent`), calls (`CallsEvent`), lagged, expired events",
             content_type = "text/event-stream", body = String),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
@@ -201,6 +321,7 @@ pub(crate) async fn event_stream(
     );
     let sub = Subscription {
         bus: state.base.events.subscribe(),
+        calls_bus: state.base.events.subscribe_calls(),
         state,
         tick,
         ends_at: Instant::now() + Duration::from_secs(ACCESS_TTL_SECS.unsigned_abs()),
@@ -269,6 +390,19 @@ mod tests {
             "\"kind\":\"registered\",\"aor\":\"1001\"",
         )
         .await;
+        app.state.base.events.publish_call(CallEvent::CallStarted {
+            call: "c7".into(),
+            caller: "1001".into(),
+            callee: "1002".into(),
+            call_id: "abc@192.0.2.1".into(),
+        });
+        read_until(&mut stream, &mut text, "event: call\n").await;
+        read_until(
+            &mut stream,
+            &mut text,
+            "{\"kind\":\"started\",\"call\":\"c7\",\"caller\":\"1001\",\"callee\":\"1002\",\"call_id\":\"abc@192.0.2.1\"}",
+        )
+        .await;
 
         // The query token is accepted only on this route, and a user account may not listen.
         let req = Request::get(format!("/api/v1/me?access_token={ops}"))
@@ -286,6 +420,46 @@ mod tests {
             app.app.clone().oneshot(req).await.unwrap().status(),
             StatusCode::FORBIDDEN
         );
+    }
+
+    #[test]
+    fn call_events_map_to_json() {
+        let (call, caller, callee) = ("c1".to_string(), "1001".to_string(), "1002".to_string());
+        let cases = [
+            (
+                CallEvent::CallRinging {
+                    call: call.clone(),
+                    caller: caller.clone(),
+                    callee: callee.clone(),
+                },
+                serde_json::json!({"kind": "ringing", "call": "c1", "caller": "1001", "callee": "1002"}),
+            ),
+            (
+                CallEvent::CallAnswered {
+                    call: call.clone(),
+                    caller: caller.clone(),
+                    callee: callee.clone(),
+                    codec: Some("PCMU".into()),
+                },
+                serde_json::json!({"kind": "answered", "call": "c1", "caller": "1001", "callee": "1002",
+                    "codec": "PCMU"}),
+            ),
+            (
+                CallEvent::CallEnded {
+                    call,
+                    caller,
+                    callee,
+                    disposition: "busy",
+                    cause: "486 Busy Here".into(),
+                    side: None,
+                },
+                serde_json::json!({"kind": "ended", "call": "c1", "caller": "1001", "callee": "1002",
+                    "disposition": "busy", "cause": "486 Busy Here", "side": null}),
+            ),
+        ];
+        for (ev, want) in cases {
+            assert_eq!(serde_json::to_value(call_event(&ev)).unwrap(), want);
+        }
     }
 
     #[test]

@@ -34,7 +34,8 @@ use super::{audit, auth, calls, events, extensions, media, records, registration
     ),
     // Types used only in query parameters or event payloads are not collected from the paths.
     components(schemas(
-        events::RegistrationEvent, events::StatsEvent, events::CallsEvent, records::DispositionDto, users::RoleDto,
+        events::RegistrationEvent, events::StatsEvent, events::CallsEvent, events::CallLifecycleEvent,
+        records::DispositionDto, users::RoleDto,
     )),
     modifiers(&Security),
     tags(
@@ -125,6 +126,7 @@ mod tests {
             "TokenResponse",
             "RegistrationEvent",
             "StatsEvent",
+            "CallLifecycleEvent",
         ] {
             assert!(schemas.get(name).is_some(), "schema {name} missing");
         }
