@@ -160,6 +160,9 @@ describe('dashboard', { concurrency: false }, () => {
       await row.getByText('answered').waitFor({ timeout: 15_000 });
       assert.match(await row.innerText(), /1001/);
       assert.match(await row.innerText(), /PCMU/);
+      // The phones send no RTP here: each leg says so.
+      assert.match(await row.innerText(), /1001: no media yet/);
+      assert.match(await row.innerText(), /1002: no media yet/);
       await shot(page, '08b-call-live');
 
       // Hang up with the keyboard: focus the row's button, Enter, Tab to confirm, Enter.

@@ -55,6 +55,9 @@ export interface Registration {
 }
 
 export interface Quality {
+  packets_received?: number;
+  packets_lost?: number;
+  packets_sent?: number;
   loss_pct: number;
   jitter_ms: number;
   mos: number;

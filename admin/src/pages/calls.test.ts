@@ -30,4 +30,16 @@ describe('live calls from call events', () => {
     expect(t.querySelectorAll('tbody tr')).toHaveLength(1);
     expect(t.querySelector('button')?.getAttribute('aria-label')).toBe('Hang up 1001 to 1002');
   });
+
+  it('shows the media quality of each leg', () => {
+    const [call] = applyCallEvent([], { kind: 'started', ...who, call_id: 'x' });
+    const legs = [
+      { call_id: 'a', party: '1001', remote: null, codec: 'PCMU', quality: { packets_received: 250, packets_lost: 0, packets_sent: 249, loss_pct: 0, jitter_ms: 1.25, mos: 4.41 } },
+      { call_id: 'b', party: '1002', remote: null, codec: 'PCMU', quality: null },
+    ];
+    const t = liveCallsTable([{ ...call!, legs }], false, () => undefined);
+    const items = [...t.querySelectorAll('.legs li')].map((li) => li.textContent);
+    expect(items).toEqual(['1001: MOS 4.41 · loss 0% · jitter 1.3 ms · 250 packets', '1002: no media yet']);
+    expect(t.textContent).toContain('4.41');
+  });
 });

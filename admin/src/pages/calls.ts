@@ -39,6 +39,24 @@ export function applyCallEvent(calls: readonly LiveCall[], e: CallLifecycleEvent
   }
 }
 
+/** Per-leg media quality: what Warden receives from each party. */
+export function legQuality(c: LiveCall): HTMLElement {
+  return h(
+    'ul',
+    { class: 'legs' },
+    c.legs.map((l) =>
+      h(
+        'li',
+        null,
+        `${l.party}: `,
+        l.quality
+          ? `MOS ${num(l.quality.mos, 2)} · loss ${num(l.quality.loss_pct, 1)}% · jitter ${num(l.quality.jitter_ms, 1)} ms · ${l.quality.packets_received ?? 0} packets`
+          : 'no media yet',
+      ),
+    ),
+  );
+}
+
 export function liveCallsTable(calls: readonly LiveCall[], canHangUp: boolean, hangup: (c: LiveCall) => void, now = Date.now()): HTMLElement {
   return table(
     'Calls in progress',
@@ -50,6 +68,7 @@ export function liveCallsTable(calls: readonly LiveCall[], canHangUp: boolean, h
       { label: 'Codec', cell: (c) => c.codec ?? '—' },
       { label: 'Legs', cell: (c) => String(c.legs.length), className: 'num' },
       { label: 'MOS', cell: (c) => mos(c), className: 'num' },
+      { label: 'Media per leg', cell: (c) => legQuality(c) },
       ...(canHangUp
         ? [{ label: 'Actions', cell: (c: LiveCall) => button('Hang up', () => hangup(c), 'danger', { 'aria-label': `Hang up ${c.caller} to ${c.callee}` }) }]
         : []),

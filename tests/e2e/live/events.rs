@@ -79,15 +79,24 @@ fn call_started_ringing_answered_and_ended_reach_the_event_stream() {
         assert!(a.wait(Duration::from_secs(20)), "caller:\n{}", a.explain());
         assert!(b.wait(Duration::from_secs(10)), "callee:\n{}", b.explain());
 
-        // The record of the call has the Call-ID the start event named.
-        let (status, page) = http(
-            &w,
-            "GET",
-            &format!("/api/v1/call-records?number={EXT2}"),
-            Some(&token),
-            None,
+        // The record of the call (written as the call ends) has the Call-ID the start event
+        // named.
+        let mut page = Value::Null;
+        let found = wait_for(
+            || {
+                let (status, v) = http(
+                    &w,
+                    "GET",
+                    &format!("/api/v1/call-records?number={EXT2}"),
+                    Some(&token),
+                    None,
+                );
+                page = v;
+                status == 200 && page["total"] == 1
+            },
+            Duration::from_secs(10),
         );
-        assert_eq!(status, 200, "{page}");
+        assert!(found, "no call record: {page}");
         assert_eq!(page["items"][0]["call_id"], sip_call_id.as_str(), "{page}");
     }
 }

@@ -4,6 +4,7 @@
 //! talk HTTP to the real server.
 
 mod events;
+mod quality;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -152,6 +153,21 @@ impl MediaFiles {
     fn file(&self, name: &str) -> String {
         self.0.path().join(name).display().to_string()
     }
+
+    /// The media address a scenario wrote to `name`, once it is there.
+    pub(super) fn addr(&self, name: &str, within: Duration) -> SocketAddr {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(a) = std::fs::read_to_string(self.file(name))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return a;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no media address in {name}");
+    }
 }
 
 fn media_args(rtp: SocketAddr, out: String) -> Vec<String> {
@@ -268,6 +284,35 @@ pub(super) fn login(w: &Warden, user: &str, password: &str) -> String {
 
 pub(super) fn admin_token(w: &Warden) -> String {
     login(w, "admin", ADMIN_PASSWORD)
+}
+
+/// The live calls the API lists.
+pub(super) fn live_calls(w: &Warden, token: &str) -> Vec<Value> {
+    let (status, v) = http(w, "GET", "/api/v1/calls", Some(token), None);
+    assert_eq!(status, 200, "{v}");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+pub(super) fn wait_for(mut cond: impl FnMut() -> bool, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// RTP of PCMU, 20 ms, with `tag` at the start of the payload.
+pub(super) fn rtp(seq: u16, ssrc: u32, tag: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(tag);
+    p.resize(12 + 160, 0xd5);
+    p
 }
 
 /// The server-sent-events stream, parsed event by event.

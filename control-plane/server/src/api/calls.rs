@@ -86,9 +86,17 @@ pub(crate) struct CallLeg {
     pub(crate) quality: Option<LegQuality>,
 }
 
-/// Media quality of a leg.
+/// Media quality of a leg: what the media plane received from this leg's party, as of its
+/// last statistics report (every few seconds while media flows; absent before the first
+/// packet).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub(crate) struct LegQuality {
+    /// RTP packets received from the party.
+    pub(crate) packets_received: u64,
+    /// RTP packets lost (expected minus received; negative with duplicates).
+    pub(crate) packets_lost: i64,
+    /// RTP packets sent to the party.
+    pub(crate) packets_sent: u64,
     /// Packets lost, in percent.
     pub(crate) loss_pct: f64,
     /// Interarrival jitter, in milliseconds.
@@ -178,6 +186,9 @@ mod tests {
                 remote: Some("192.0.2.1:5060".into()),
                 codec: Some("PCMU".into()),
                 quality: Some(LegQuality {
+                    packets_received: 999,
+                    packets_lost: 1,
+                    packets_sent: 1000,
                     loss_pct: 0.1,
                     jitter_ms: 2.0,
                     mos: 4.3,

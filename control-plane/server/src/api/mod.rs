@@ -42,7 +42,7 @@ use tracing::info;
 use crate::error::ControlError;
 
 #[allow(unused_imports)] // the call and media providers are plugged in by server.rs
-pub(crate) use calls::{CallControl, CallLeg, HangupError, LiveCall};
+pub(crate) use calls::{CallControl, CallLeg, HangupError, LegQuality, LiveCall};
 #[allow(unused_imports)]
 pub(crate) use media::{CoreLoad, MediaStats};
 pub(crate) use state::{ApiSettings, ApiState};

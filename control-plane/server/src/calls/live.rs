@@ -3,10 +3,37 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use warden_b2bua::CallId;
+use warden_b2bua::{CallId, Leg};
+use warden_media::StreamStats;
 
-use super::Calls;
-use crate::api::{CallControl, CallLeg, HangupError, LiveCall};
+use super::{worker, Calls};
+use crate::api::{CallControl, CallLeg, HangupError, LegQuality, LiveCall};
+
+impl Calls {
+    /// The quality of what the media plane last reported receiving from `leg`'s party.
+    fn leg_quality(&self, call: CallId, leg: Leg) -> Option<LegQuality> {
+        let endpoints = self.calls.lock().ok()?.get(&call)?.endpoints?;
+        let endpoint = match leg {
+            Leg::A => endpoints.0,
+            Leg::B => endpoints.1,
+        };
+        let stats = self.stats.lock().ok()?.get(&endpoint).copied()?;
+        leg_quality(&stats)
+    }
+}
+
+/// The API's figures for one endpoint's statistics; `None` before the first packet.
+fn leg_quality(s: &StreamStats) -> Option<LegQuality> {
+    let q = worker::quality(s)?;
+    Some(LegQuality {
+        packets_received: s.packets_received,
+        packets_lost: s.packets_lost,
+        packets_sent: s.packets_sent,
+        loss_pct: q.loss_pct,
+        jitter_ms: q.jitter_ms,
+        mos: q.mos,
+    })
+}
 
 impl CallControl for Calls {
     fn list(&self) -> Vec<LiveCall> {
@@ -35,9 +62,7 @@ impl CallControl for Calls {
                         party: l.party.clone(),
                         remote: l.remote.map(|r| r.to_string()),
                         codec: c.codec.clone(),
-                        // The API does not export its quality type yet; the per-leg figures
-                        // are in the call record and in `warden_media_*` metrics.
-                        quality: None,
+                        quality: self.leg_quality(c.id, l.leg),
                     })
                     .collect(),
             })
@@ -62,5 +87,33 @@ impl CallControl for Calls {
 
     fn calls_started(&self) -> u64 {
         self.metrics.calls.started_total()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leg_quality_from_media_statistics() {
+        assert_eq!(
+            leg_quality(&StreamStats::default()),
+            None,
+            "nothing received yet"
+        );
+        let s = StreamStats {
+            packets_received: 250,
+            packets_lost: 0,
+            packets_sent: 249,
+            jitter_us: 1500,
+            mos_x100: 441,
+            ..StreamStats::default()
+        };
+        let q = leg_quality(&s).unwrap();
+        assert_eq!(
+            (q.packets_received, q.packets_lost, q.packets_sent),
+            (250, 0, 249)
+        );
+        assert_eq!((q.loss_pct, q.jitter_ms, q.mos), (0.0, 1.5, 4.41));
     }
 }
