@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod extensions;
 mod extract;
+mod forwarding;
 mod media;
 mod openapi;
 mod ops;

@@ -8,7 +8,10 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, calls, events, extensions, media, records, registrations, system, users};
+use super::{
+    audit, auth, calls, events, extensions, forwarding, media, records, registrations, system,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +28,7 @@ use super::{audit, auth, calls, events, extensions, media, records, registration
         auth::login::change_own_password,
         extensions::list_extensions, extensions::create_extension, extensions::get_extension,
         extensions::update_extension, extensions::delete_extension,
+        forwarding::get_forwarding, forwarding::set_forwarding,
         registrations::list_registrations, registrations::unregister,
         calls::list_calls, calls::hangup_call,
         records::search_records, records::export_records,

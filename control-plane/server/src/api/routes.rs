@@ -14,7 +14,8 @@ use axum::Router;
 use super::auth::{self, guard, Access, ADMIN, ANY, STAFF};
 use super::state::AppState;
 use super::{
-    audit, calls, events, extensions, media, openapi, records, registrations, system, users,
+    audit, calls, events, extensions, forwarding, media, openapi, records, registrations, system,
+    users,
 };
 
 /// One route of the table.
@@ -160,6 +161,17 @@ pub(crate) fn api_routes() -> RouteTable {
             "/api/v1/extensions/{number}",
             Roles(ADMIN),
             extensions::delete_extension,
+        )
+        // call forwarding (user: own extension; operator: read only)
+        .get(
+            "/api/v1/extensions/{number}/forwarding",
+            Roles(ANY),
+            forwarding::get_forwarding,
+        )
+        .put(
+            "/api/v1/extensions/{number}/forwarding",
+            Roles(ANY),
+            forwarding::set_forwarding,
         )
         // registrations
         .get(
