@@ -4,6 +4,7 @@
 //! talk HTTP to the real server.
 
 mod events;
+mod forwarding;
 mod quality;
 
 use std::io::{Read, Write};

@@ -1,17 +1,20 @@
 //! The database side of placing a call: the caller's credentials and the callee's
-//! extension and registered contacts.
+//! extension and registered contacts, after the callee's unconditional forwarding.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 use warden_b2bua::{AuthRequest, AuthVerdict, CallId, Location, Party, Reply, Target};
 use warden_storage::{Binding, Extension};
 
 use super::{flows, Calls};
 use crate::registrar::{AuthInput, AuthOutcome, Challenger};
 use crate::transport::Transport;
+
+/// Longest chain of unconditional forwards followed for one call.
+const MAX_FORWARDS: usize = 5;
 
 fn party(ext: &Extension) -> Party {
     Party {
@@ -79,9 +82,51 @@ impl Calls {
         });
     }
 
-    /// Finds the callee's extension and the contacts it can be reached at.
+    /// Follows unconditional forwarding from `ext` (up to [`MAX_FORWARDS`] hops, never back
+    /// to a number already visited) to the enabled extension the call should ring. A missing
+    /// or disabled target, or a lookup failure, stops the chain where it is.
+    async fn forwarded(&self, call: CallId, ext: Extension) -> Extension {
+        let mut ext = ext;
+        let mut visited = vec![ext.number.clone()];
+        while visited.len() <= MAX_FORWARDS {
+            let target = match self.store.get_forwarding(&ext.number).await {
+                Ok(f) => f.always,
+                Err(e) => {
+                    error!(error = %e, %call, "forwarding lookup failed");
+                    None
+                }
+            };
+            let Some(target) = target else { break };
+            if visited.contains(&target) {
+                warn!(%call, from = %ext.number, to = %target, "forwarding loop ignored");
+                break;
+            }
+            match self.directory.extension(&self.store, &target).await {
+                Ok(Some(next)) if next.enabled => {
+                    info!(%call, from = %ext.number, to = %target, "call forwarded");
+                    visited.push(target);
+                    ext = next;
+                }
+                Ok(_) => {
+                    warn!(%call, from = %ext.number, to = %target, "forwarding target missing or disabled");
+                    break;
+                }
+                Err(e) => {
+                    error!(error = %e, %call, "forwarding target lookup failed");
+                    break;
+                }
+            }
+        }
+        ext
+    }
+
+    /// Finds the callee's extension (after forwarding) and the contacts it can be reached at.
     pub(super) async fn locate(self: Arc<Self>, call: CallId, number: String) {
-        let location = match self.directory.extension(&self.store, &number).await {
+        let found = match self.directory.extension(&self.store, &number).await {
+            Ok(Some(ext)) if ext.enabled => Ok(Some(self.forwarded(call, ext).await)),
+            other => other,
+        };
+        let location = match found {
             Err(e) => {
                 error!(error = %e, %call, "callee lookup failed");
                 Location::Unknown
@@ -90,7 +135,7 @@ impl Calls {
             Ok(Some(ext)) if !ext.enabled => Location::Disabled(party(&ext)),
             Ok(Some(ext)) => match self
                 .directory
-                .bindings(&self.store, &number, Utc::now())
+                .bindings(&self.store, &ext.number, Utc::now())
                 .await
             {
                 Ok(bindings) => Location::Found {
