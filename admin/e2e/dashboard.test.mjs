@@ -211,6 +211,36 @@ describe('dashboard', { concurrency: false }, () => {
     }
   });
 
+  test('call forwarding of an extension is set through the form', async () => {
+    await page.getByRole('link', { name: 'Forwarding' }).click();
+    await page.getByRole('heading', { name: 'Call forwarding' }).waitFor();
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').fill('1002');
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').press('Enter');
+    await page.getByRole('heading', { name: 'Rules of extension 1002' }).waitFor();
+    await page.getByText('No forwarding set.').waitFor();
+    // A target that is no extension is refused by the server, on its field.
+    await page.getByLabel('When busy, forward to').fill('1999');
+    await page.getByRole('button', { name: 'Save forwarding' }).click();
+    await page.getByText('extension "1999" does not exist').waitFor();
+    assert.equal(await page.getByLabel('When busy, forward to').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('When busy, forward to').fill('');
+    await page.getByLabel('Forward all calls to').fill(EXT);
+    await page.getByLabel('Seconds before a call counts as not answered').fill('30');
+    await page.getByRole('button', { name: 'Save forwarding' }).click();
+    await page.getByText('Forwarding of 1002 saved').waitFor();
+    await page.getByText(/Last changed/).waitFor();
+    await shot(page, '08e-forwarding');
+    // Reloaded from the server, the rules are there.
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').fill('1001');
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').press('Enter');
+    await page.getByRole('heading', { name: 'Rules of extension 1001' }).waitFor();
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').fill('1002');
+    await page.getByRole('search', { name: 'Choose an extension' }).getByLabel('Extension').press('Enter');
+    await page.getByRole('heading', { name: 'Rules of extension 1002' }).waitFor();
+    assert.equal(await page.getByLabel('Forward all calls to').inputValue(), EXT);
+    assert.equal(await page.getByLabel('Seconds before a call counts as not answered').inputValue(), '30');
+  });
+
   test('the layout works on a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Extensions' }).click();
@@ -223,7 +253,7 @@ describe('dashboard', { concurrency: false }, () => {
   });
 
   test('every form control has a label', async () => {
-    for (const route of ['extensions', 'calls', 'users', 'audit', 'account']) {
+    for (const route of ['extensions', 'forwarding', 'calls', 'users', 'audit', 'account']) {
       await page.goto(`${warden.url}/#/${route}`);
       await page.locator('main h1').waitFor();
       const unlabelled = await page.evaluate(() =>

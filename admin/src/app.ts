@@ -9,6 +9,7 @@ import { accountPage } from './pages/account';
 import { auditPage } from './pages/audit';
 import { callsPage } from './pages/calls';
 import { extensionsPage } from './pages/extensions';
+import { forwardingPage } from './pages/forwarding';
 import { loginPage } from './pages/login';
 import { overviewPage } from './pages/overview';
 import { usersPage } from './pages/users';
@@ -28,6 +29,7 @@ const ALL: readonly Role[] = ['admin', 'operator', 'user'];
 export const NAV: readonly NavItem[] = [
   { route: 'overview', label: 'Overview', roles: STAFF, page: overviewPage },
   { route: 'extensions', label: 'Extensions', roles: ALL, page: extensionsPage },
+  { route: 'forwarding', label: 'Forwarding', roles: ALL, page: forwardingPage },
   { route: 'calls', label: 'Calls', roles: ALL, page: callsPage },
   { route: 'users', label: 'Users', roles: ['admin'], page: usersPage },
   { route: 'audit', label: 'Audit log', roles: ['admin'], page: auditPage },

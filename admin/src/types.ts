@@ -41,6 +41,15 @@ export interface Extension {
   updated_at: string;
 }
 
+export interface Forwarding {
+  number: string;
+  forward_always: string | null;
+  forward_busy: string | null;
+  forward_no_answer: string | null;
+  no_answer_secs: number;
+  updated_at: string | null;
+}
+
 export interface Registration {
   id: number;
   aor: string;

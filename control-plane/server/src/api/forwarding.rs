@@ -1,6 +1,9 @@
 //! Call forwarding of an extension: unconditional, on busy, on no answer. Administrators read
 //! and change any extension's rules, operators read them, and a `user` account reads and
 //! changes those of its own extension only. Targets must be existing extensions.
+//!
+//! Calls honour `forward_always` (see `crate::calls::lookup`); the busy and no-answer rules
+//! are stored and served but the B2BUA does not act on them yet.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -25,9 +28,9 @@ pub(crate) struct ForwardingDto {
     /// Every call goes here instead of ringing the extension.
     #[schema(example = "1003")]
     pub(crate) forward_always: Option<String>,
-    /// Calls the extension answers busy go here.
+    /// Calls the extension answers busy go here (stored; not applied to calls yet).
     pub(crate) forward_busy: Option<String>,
-    /// Calls not answered within `no_answer_secs` go here.
+    /// Calls not answered within `no_answer_secs` go here (stored; not applied to calls yet).
     pub(crate) forward_no_answer: Option<String>,
     /// Seconds of ringing before no-answer forwarding (5 to 300).
     #[schema(example = 20)]
