@@ -1,5 +1,5 @@
 //! Call forwarding set by a `user` account for its own extension, honoured by a real call:
-//! 1001 dials 1002, which forwards every call to 1003.
+//! 1001 dials 1002, which forwards every call to 1003 (which forwards back: a loop, ignored).
 
 use std::time::Duration;
 
@@ -70,6 +70,17 @@ fn user_forwards_own_extension_and_the_call_reaches_the_target() {
             "{v}"
         );
 
+        // 1003 forwarding back to 1002 would loop: the call stops at 1003.
+        let back = format!("{{\"forward_always\":\"{EXT2}\"}}");
+        let (status, v) = http(
+            &w,
+            "PUT",
+            &format!("/api/v1/extensions/{EXT3}/forwarding"),
+            Some(&admin),
+            Some(&back),
+        );
+        assert_eq!(status, 200, "{v}");
+
         // Both 1002 and 1003 have a phone that would answer.
         let nowhere = "127.0.0.1:9".parse().unwrap();
         let (files2, files3) = (MediaFiles::new(), MediaFiles::new());
@@ -90,6 +101,7 @@ fn user_forwards_own_extension_and_the_call_reaches_the_target() {
             carols_phone.explain()
         );
         assert!(carols_phone.messages().contains("INVITE sip:"));
+        assert!(w.log().contains("forwarding loop ignored"), "{}", w.log());
         assert!(
             !bobs_phone.messages().contains("INVITE sip:"),
             "the forwarded extension's phone must not ring:\n{}",
