@@ -66,6 +66,7 @@ fn live_calls_list_per_leg_rtp_quality() {
         let call = live_calls(&w, &token).remove(0);
         assert_eq!(call["legs"][0]["party"], EXT, "caller's leg first: {call}");
         for q in seen.unwrap() {
+            eprintln!("{:?}: leg quality {q}", w.backend);
             assert_eq!(q["packets_lost"], 0, "{q}");
             assert_eq!(q["loss_pct"], 0.0, "{q}");
             assert!(q["packets_sent"].as_u64().is_some_and(|n| n >= 100), "{q}");
