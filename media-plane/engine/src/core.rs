@@ -471,7 +471,12 @@ impl Core {
     fn housekeeping(&mut self, now: Instant) {
         self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
         let now_ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
-        crate::dtmf::poll_all(&mut self.table, now_ms, &mut self.notifier);
+        crate::dtmf::poll_all(
+            &mut self.table,
+            now_ms,
+            &mut self.notifier,
+            &mut self.counters,
+        );
         if self.rtp_timeout.is_zero() {
             return;
         }

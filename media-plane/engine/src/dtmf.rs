@@ -14,6 +14,7 @@ use warden_rtp_proto::RtpPacket;
 use warden_shared::{DtmfDigit, DtmfSource, DtmfSpec, EndpointHandle, ErrorCode, Event};
 
 use crate::endpoint::EndpointTable;
+use crate::load::LocalCounters;
 use crate::notify::Notifier;
 
 /// An RFC 4733 event with no packets for this long is ended (its end packets were lost).
@@ -27,8 +28,6 @@ pub(crate) struct DtmfTap {
     receiver: DtmfReceiver,
     detector: DtmfDetector,
     pcm: [i16; CHUNK],
-    /// Telephone-event packets whose payload did not parse.
-    pub(crate) malformed: u64,
 }
 
 impl DtmfTap {
@@ -44,7 +43,6 @@ impl DtmfTap {
                 receiver: DtmfReceiver::new(rate, EVENT_TIMEOUT_MS),
                 detector: DtmfDetector::new(),
                 pcm: [0; CHUNK],
-                malformed: 0,
             })
         })
     }
@@ -54,10 +52,16 @@ impl DtmfTap {
     }
 
     /// Feeds one received RTP packet (already validated by the relay) that arrived at
-    /// `now_ms`; reports digits through `emit`.
-    pub(crate) fn on_rtp(&mut self, bytes: &[u8], now_ms: u64, mut emit: impl FnMut(DtmfDigit)) {
+    /// `now_ms`; reports digits through `emit`. Returns false for a telephone-event whose
+    /// payload does not parse.
+    pub(crate) fn on_rtp(
+        &mut self,
+        bytes: &[u8],
+        now_ms: u64,
+        mut emit: impl FnMut(DtmfDigit),
+    ) -> bool {
         let Ok(p) = RtpPacket::parse(bytes) else {
-            return;
+            return true;
         };
         let pt = p.payload_type();
         if Some(pt) == self.spec.telephone_event_pt {
@@ -66,14 +70,14 @@ impl DtmfTap {
                 .on_packet(now_ms, p.timestamp(), p.payload(), |e| {
                     rfc4733(e, &mut emit)
                 });
-            if result.is_err() {
-                self.malformed += 1;
-            }
-        } else if Some(pt) == self.spec.pcmu_pt {
+            return result.is_ok();
+        }
+        if Some(pt) == self.spec.pcmu_pt {
             self.inband(p.payload(), false, &mut emit);
         } else if Some(pt) == self.spec.pcma_pt {
             self.inband(p.payload(), true, &mut emit);
         }
+        true
     }
 
     fn inband(&mut self, payload: &[u8], alaw: bool, emit: &mut impl FnMut(DtmfDigit)) {
@@ -105,7 +109,8 @@ impl DtmfTap {
     }
 }
 
-/// The relay's hook: feeds a packet to the endpoint's tap and queues its reports.
+/// The relay's hook: feeds a packet to the endpoint's tap, queues its reports and counts
+/// key presses and unreadable telephone-events.
 #[inline]
 pub(crate) fn feed(
     tap: &mut DtmfTap,
@@ -113,11 +118,16 @@ pub(crate) fn feed(
     bytes: &[u8],
     now_ns: u64,
     notifier: &mut Notifier,
+    counters: &mut LocalCounters,
 ) {
-    tap.on_rtp(bytes, now_ns / 1_000_000, |digit| {
+    let ok = tap.on_rtp(bytes, now_ns / 1_000_000, |digit| {
         tracing::trace!(event = digit.event, ended = digit.ended, "dtmf digit");
+        counters.dtmf_digits += u64::from(digit.ended);
         notifier.send(&Event::Dtmf { endpoint, digit });
     });
+    if !ok {
+        counters.dtmf_malformed += 1;
+    }
 }
 
 /// Applies `SetDtmf`: a new tap for a changed spec (detection state restarts), none for
@@ -135,10 +145,16 @@ pub(crate) fn configure(
 }
 
 /// Ends RFC 4733 events whose packets stopped, on every endpoint with a tap.
-pub(crate) fn poll_all(table: &mut EndpointTable, now_ms: u64, notifier: &mut Notifier) {
+pub(crate) fn poll_all(
+    table: &mut EndpointTable,
+    now_ms: u64,
+    notifier: &mut Notifier,
+    counters: &mut LocalCounters,
+) {
     for (endpoint, ep) in table.iter_mut() {
         if let Some(tap) = ep.dtmf.as_deref_mut() {
             tap.poll(now_ms, |digit| {
+                counters.dtmf_digits += u64::from(digit.ended);
                 notifier.send(&Event::Dtmf { endpoint, digit })
             });
         }
@@ -225,11 +241,11 @@ mod tests {
         assert!(out.iter().all(|d| d.source == DtmfSource::Rfc4733));
         let d = out.iter().find(|d| d.ended).unwrap();
         assert!((110..=130).contains(&d.duration_ms), "{d:?}");
-        assert_eq!(tap.malformed, 0);
 
-        // A truncated payload is counted, not reported.
-        tap.on_rtp(&rtp(101, 99, 1, false, &[1, 2]), 5000, |d| out.push(d));
-        assert_eq!(tap.malformed, 1);
+        // A truncated payload is refused, not reported.
+        let n = out.len();
+        assert!(!tap.on_rtp(&rtp(101, 99, 1, false, &[1, 2]), 5000, |d| out.push(d)));
+        assert_eq!(out.len(), n);
     }
 
     #[test]

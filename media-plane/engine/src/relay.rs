@@ -198,7 +198,8 @@ impl PacketPath<'_> {
                     .recv
                     .on_packet(info.seq, info.ts, self.now_ns, info.payload_len);
                 if let Some(tap) = a.dtmf.as_deref_mut() {
-                    crate::dtmf::feed(tap, handle, bytes, self.now_ns, self.notifier);
+                    let (now_ns, notifier) = (self.now_ns, &mut *self.notifier);
+                    crate::dtmf::feed(tap, handle, bytes, now_ns, notifier, self.counters);
                 }
             }
             _ => a.rtcp_received = a.rtcp_received.saturating_add(1),

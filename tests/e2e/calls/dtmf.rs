@@ -52,6 +52,17 @@ fn digits_counted(w: &Warden, source: &str) -> f64 {
     w.metric(&format!("warden_dtmf_digits_total{{source=\"{source}\"}}"))
 }
 
+/// The sum of a per-core media counter over the cores (`name{cpu="…"} value` lines).
+fn media_counter(w: &Warden, name: &str) -> f64 {
+    let Ok((_, body)) = w.http_get("/metrics") else {
+        return 0.0;
+    };
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
     p.extend_from_slice(&seq.to_be_bytes());
@@ -196,6 +207,9 @@ fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
         std::thread::sleep(Duration::from_millis(200));
         let digits = "159#0*";
         send_rfc4733(&ta, a_ep, digits);
+        // A telephone-event too short to read: counted by the core, relayed anyway.
+        ta.send_to(&rtp_packet(101, false, 9, 9, &[1, 2]), a_ep)
+            .unwrap();
         assert!(
             wait_for(
                 || digits_counted(&w, "rfc4733") >= digits.len() as f64,
@@ -213,6 +227,15 @@ fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
             events >= digits.len() * 9 - 3,
             "callee got {events} of {} telephone-event packets",
             digits.len() * 9
+        );
+        assert!(
+            wait_for(
+                || media_counter(&w, "warden_media_dtmf_malformed_total") == 1.0
+                    && media_counter(&w, "warden_media_dtmf_digits_total") == digits.len() as f64,
+                Duration::from_secs(3)
+            ),
+            "media core counters:\n{}",
+            w.http_get("/metrics").unwrap_or_default().1
         );
 
         let call_id = finish(&w, &mut caller, &mut callee);
@@ -259,6 +282,10 @@ fn inband_tones_of_a_caller_without_telephone_event_become_dtmf_events() {
             at_b.iter().filter(|(_, pt, _)| *pt == 0).count() >= sent - 3,
             "the audio went on to the callee"
         );
+        assert!(wait_for(
+            || media_counter(&w, "warden_media_dtmf_digits_total") == 4.0,
+            Duration::from_secs(3)
+        ));
 
         let call_id = finish(&w, &mut caller, &mut callee);
         assert_eq!(logged_digits(&w, &call_id), expected("7*3D", "a", "inband"));
