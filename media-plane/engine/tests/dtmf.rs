@@ -11,8 +11,10 @@ use warden_dsp::codec::g711;
 use warden_dsp::dtmf::Digit;
 use warden_dsp::{DtmfGenerator, ToneGenerator, ToneSpec};
 use warden_media::{
-    default_cores, DtmfSource, DtmfSpec, EngineConfig, MediaEvent, MediaPlane, RemoteSpec,
+    default_cores, DtmfSource, DtmfSpec, EngineConfig, MediaError, MediaEvent, MediaPlane,
+    RemoteSpec,
 };
+use warden_shared::ErrorCode;
 
 fn config(ports: (u16, u16)) -> EngineConfig {
     let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
@@ -206,5 +208,12 @@ async fn inband_tones_in_pcmu_are_detected_and_turning_off_stops_detection() {
         .await
         .is_empty());
     assert_eq!(received(&bob, sent).await.len(), sent);
+
+    // A destroyed endpoint is refused.
+    plane.destroy(a.id).await.unwrap();
+    assert!(matches!(
+        plane.set_dtmf(a.id, spec).await,
+        Err(MediaError::Refused(ErrorCode::UnknownEndpoint))
+    ));
     plane.shutdown();
 }
