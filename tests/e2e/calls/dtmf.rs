@@ -4,7 +4,7 @@
 //! `application/dtmf-relay` / `application/dtmf` (from a SIPp scenario). Each test checks
 //! what an operator sees: the `warden_dtmf_digits_total{source}` counters and the server's
 //! `dtmf digit` log lines, which must name exactly the digits sent, in order, with the
-//! call's SIP Call-ID and the caller's leg.
+//! call's SIP Call-ID and the leg of the party that pressed them.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -189,7 +189,7 @@ fn finish(w: &Warden, caller: &mut Sipp, callee: &mut Sipp) -> String {
 }
 
 #[test]
-fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
+fn rfc4733_key_presses_become_dtmf_events_of_the_right_leg() {
     for backend in Backend::all() {
         let w = start("dtmf_rfc4733", backend);
         let setup = CallSetup::new(&w);
@@ -204,15 +204,18 @@ fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
             &["-d", "3000"],
         );
         let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
+        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(200));
         let digits = "159#0*";
         send_rfc4733(&ta, a_ep, digits);
+        // The callee presses a key too: its leg is b.
+        send_rfc4733(&tb, b_ep, "A");
         // A telephone-event too short to read: counted by the core, relayed anyway.
         ta.send_to(&rtp_packet(101, false, 9, 9, &[1, 2]), a_ep)
             .unwrap();
         assert!(
             wait_for(
-                || digits_counted(&w, "rfc4733") >= digits.len() as f64,
+                || digits_counted(&w, "rfc4733") >= digits.len() as f64 + 1.0,
                 Duration::from_secs(5)
             ),
             "digits counted: {}\n{}",
@@ -231,7 +234,8 @@ fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
         assert!(
             wait_for(
                 || media_counter(&w, "warden_media_dtmf_malformed_total") == 1.0
-                    && media_counter(&w, "warden_media_dtmf_digits_total") == digits.len() as f64,
+                    && media_counter(&w, "warden_media_dtmf_digits_total")
+                        == digits.len() as f64 + 1.0,
                 Duration::from_secs(3)
             ),
             "media core counters:\n{}",
@@ -239,11 +243,10 @@ fn rfc4733_key_presses_of_the_caller_become_dtmf_events() {
         );
 
         let call_id = finish(&w, &mut caller, &mut callee);
-        assert_eq!(
-            logged_digits(&w, &call_id),
-            expected(digits, "a", "rfc4733")
-        );
-        assert_eq!(digits_counted(&w, "rfc4733"), digits.len() as f64);
+        let mut want = expected(digits, "a", "rfc4733");
+        want.extend(expected("A", "b", "rfc4733"));
+        assert_eq!(logged_digits(&w, &call_id), want);
+        assert_eq!(digits_counted(&w, "rfc4733"), digits.len() as f64 + 1.0);
         assert_eq!(digits_counted(&w, "inband"), 0.0);
     }
 }
