@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::codec::{Reader, Writer};
+use crate::dtmf::{self, DtmfSpec};
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::types::{Direction, EndpointHandle, PtMap, RequestId};
@@ -121,6 +122,16 @@ pub enum Command {
         /// Request id.
         req: RequestId,
     },
+    /// Detect DTMF in what the endpoint receives (RFC 4733 and/or in-band G.711), reported
+    /// as `Event::Dtmf`; the packets are still relayed unchanged.
+    SetDtmf {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+        /// The payload types to watch; the default turns detection off.
+        spec: DtmfSpec,
+    },
 }
 
 impl Command {
@@ -134,7 +145,8 @@ impl Command {
             | Command::SetDirection { req, .. }
             | Command::Destroy { req, .. }
             | Command::QueryStats { req, .. }
-            | Command::Shutdown { req } => req,
+            | Command::Shutdown { req }
+            | Command::SetDtmf { req, .. } => req,
         }
     }
 
@@ -186,6 +198,17 @@ impl Command {
             Command::Shutdown { req } => {
                 let mut w = Writer::new(TAG_SHUTDOWN);
                 w.req(req);
+                w.finish()
+            }
+            Command::SetDtmf {
+                req,
+                endpoint,
+                spec,
+            } => {
+                let mut w = Writer::new(dtmf::TAG_SET_DTMF);
+                w.req(req);
+                w.endpoint(endpoint);
+                dtmf::write_spec(&mut w, &spec);
                 w.finish()
             }
         }
@@ -249,6 +272,11 @@ impl Command {
                 endpoint: r.endpoint("endpoint")?,
             },
             TAG_SHUTDOWN => Command::Shutdown { req },
+            dtmf::TAG_SET_DTMF => Command::SetDtmf {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+                spec: dtmf::read_spec(&mut r)?,
+            },
             tag => {
                 return Err(DecodeError::UnknownTag {
                     kind: "command",

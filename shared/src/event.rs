@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 
 use crate::codec::{Reader, Writer};
+use crate::dtmf::{self, DtmfDigit};
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::types::{EndpointHandle, RequestId};
@@ -172,6 +173,13 @@ pub enum Event {
         /// The new SSRC.
         new: u32,
     },
+    /// A DTMF digit went down or up in what the endpoint received (see `Command::SetDtmf`).
+    Dtmf {
+        /// The endpoint.
+        endpoint: EndpointHandle,
+        /// The digit.
+        digit: DtmfDigit,
+    },
 }
 
 impl Event {
@@ -262,6 +270,13 @@ impl Event {
                 w.u32(new);
                 w.finish()
             }
+            Event::Dtmf { endpoint, digit } => {
+                let mut w = Writer::new(dtmf::TAG_DTMF);
+                w.req(RequestId::UNSOLICITED);
+                w.endpoint(endpoint);
+                dtmf::write_digit(&mut w, &digit);
+                w.finish()
+            }
         }
     }
 
@@ -332,6 +347,13 @@ impl Event {
                     endpoint: r.endpoint("endpoint")?,
                     old: r.u32("old")?,
                     new: r.u32("new")?,
+                }
+            }
+            dtmf::TAG_DTMF => {
+                unsolicited(req)?;
+                Event::Dtmf {
+                    endpoint: r.endpoint("endpoint")?,
+                    digit: dtmf::read_digit(&mut r)?,
                 }
             }
             tag => return Err(DecodeError::UnknownTag { kind: "event", tag }),

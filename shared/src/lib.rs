@@ -8,6 +8,7 @@
 
 mod codec;
 mod command;
+mod dtmf;
 mod error;
 mod event;
 mod frame;
@@ -15,6 +16,7 @@ mod ring;
 mod types;
 
 pub use command::{Command, RemoteSpec};
+pub use dtmf::{DtmfDigit, DtmfSource, DtmfSpec};
 pub use error::{DecodeError, RingFull};
 pub use event::{ErrorCode, Event, StreamStats};
 pub use frame::{Frame, FRAME_LEN};

@@ -113,6 +113,22 @@ pub struct RemoteMedia {
     pub ptime_ms: u16,
     /// RTP clock rate of its first format.
     pub clock_rate: u32,
+    /// The formats of its audio that can carry DTMF.
+    pub dtmf: DtmfFormats,
+}
+
+/// The payload types of a party's audio stream that can carry DTMF (from its SDP), so the
+/// glue can ask the media plane to detect digits in what the party sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DtmfFormats {
+    /// RFC 4733 `telephone-event` payload type.
+    pub telephone_event: Option<u8>,
+    /// Its clock rate.
+    pub telephone_event_rate: u32,
+    /// G.711 µ-law payload type (in-band tones).
+    pub pcmu: Option<u8>,
+    /// G.711 A-law payload type (in-band tones).
+    pub pcma: Option<u8>,
 }
 
 /// Direction of an endpoint, seen from the media plane: "send" is towards the party.
@@ -246,6 +262,18 @@ pub enum CallEvent {
         cause: String,
         /// Who ended it.
         side: Option<HangupSide>,
+    },
+    /// A party sent INFO with a body in the dialog (relayed to the other party as usual),
+    /// e.g. `application/dtmf-relay` key presses.
+    Info {
+        /// The call.
+        call: CallId,
+        /// The party that sent it.
+        leg: Leg,
+        /// Its Content-Type.
+        content_type: String,
+        /// Its body.
+        body: Vec<u8>,
     },
 }
 

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use warden_sip_proto::sdp::{Attribute, Connection, Direction, MediaDescription, Origin};
 use warden_sip_proto::MediaType;
 
-use crate::io::{MediaDirection, RemoteMedia};
+use crate::io::{DtmfFormats, MediaDirection, RemoteMedia};
 
 /// An owned session description.
 pub(crate) type Sdp = warden_sip_proto::sdp::SessionDescription<'static>;
@@ -115,9 +115,32 @@ pub(crate) fn party_media(sd: &Sdp) -> Option<PartyMedia> {
                 .filter(|p| *p > 0)
                 .unwrap_or(20),
             clock_rate: first.map(|pt| clock_rate(m, pt)).unwrap_or(8000),
+            dtmf: dtmf_formats(m),
         }
     });
     Some(PartyMedia { remote, direction })
+}
+
+/// The payload types of a stream that can carry DTMF: `telephone-event` (RFC 4733) and
+/// G.711 for in-band tones (the first of each).
+fn dtmf_formats(m: &MediaDescription<'_>) -> DtmfFormats {
+    let mut f = DtmfFormats::default();
+    for pt in m.payload_types() {
+        let Some((name, rate)) = encoding(m, pt) else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("telephone-event") {
+            if f.telephone_event.is_none() {
+                f.telephone_event = Some(pt);
+                f.telephone_event_rate = rate;
+            }
+        } else if rate == 8000 && name.eq_ignore_ascii_case("PCMU") {
+            f.pcmu = f.pcmu.or(Some(pt));
+        } else if rate == 8000 && name.eq_ignore_ascii_case("PCMA") {
+            f.pcma = f.pcma.or(Some(pt));
+        }
+    }
+    f
 }
 
 /// Encoding name and clock rate of a payload type: from its rtpmap, else the static table
@@ -387,6 +410,46 @@ a=rtpmap:31 H261/90000\r\n";
             party_media(&opus_first).unwrap().remote.unwrap().clock_rate,
             48000
         );
+    }
+
+    #[test]
+    fn party_media_reads_the_formats_that_carry_dtmf() {
+        let f = party_media(&sdp(ALICE)).unwrap().remote.unwrap().dtmf;
+        assert_eq!(
+            f,
+            DtmfFormats {
+                telephone_event: Some(101),
+                telephone_event_rate: 8000,
+                pcmu: Some(0),
+                pcma: Some(8),
+            }
+        );
+        // Static payload types without rtpmap; no telephone-event.
+        let plain = sdp(&ALICE
+            .replace("RTP/AVP 0 8 96 101", "RTP/AVP 8")
+            .replace("a=rtpmap:0 PCMU/8000\r\n", "")
+            .replace("a=rtpmap:8 PCMA/8000\r\n", ""));
+        let f = party_media(&plain).unwrap().remote.unwrap().dtmf;
+        assert_eq!(
+            f,
+            DtmfFormats {
+                pcma: Some(8),
+                ..DtmfFormats::default()
+            }
+        );
+        // A dynamic telephone-event at another rate, next to opus.
+        let wide = sdp(&ALICE
+            .replace("RTP/AVP 0 8 96 101", "RTP/AVP 96 110")
+            .replace(
+                "a=fmtp:101 0-16\r\n",
+                "a=rtpmap:110 telephone-event/48000\r\n",
+            ));
+        let f = party_media(&wide).unwrap().remote.unwrap().dtmf;
+        assert_eq!(
+            (f.telephone_event, f.telephone_event_rate),
+            (Some(110), 48000)
+        );
+        assert_eq!((f.pcmu, f.pcma), (None, None));
     }
 
     #[test]

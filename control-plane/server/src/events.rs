@@ -84,6 +84,21 @@ pub enum CallEvent {
         /// `caller`, `callee` or `system`.
         side: Option<&'static str>,
     },
+    /// A party pressed a key (one event per press).
+    Dtmf {
+        /// The call's id.
+        call: String,
+        /// SIP Call-ID of the caller's leg.
+        call_id: String,
+        /// The leg of the party that pressed it: `a` (caller) or `b` (callee).
+        leg: &'static str,
+        /// `0-9`, `*`, `#`, `A-D`.
+        digit: char,
+        /// `rfc4733`, `inband` or `info`.
+        source: &'static str,
+        /// How long it was held, when known.
+        duration_ms: Option<u32>,
+    },
 }
 
 /// A cloneable handle to publish and subscribe.

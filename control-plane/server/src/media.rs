@@ -78,6 +78,8 @@ pub(crate) struct MediaMetrics {
     drops: Family<DropLabels, Counter<u64, AtomicU64>>,
     busy: Family<CoreLabels, Counter<f64, AtomicU64>>,
     cpu_time: Family<CoreLabels, Counter<f64, AtomicU64>>,
+    dtmf_digits: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    dtmf_malformed: Family<CoreLabels, Counter<u64, AtomicU64>>,
     /// The last interval's rates per core, for the API.
     latest: Mutex<Vec<crate::api::CoreLoad>>,
 }
@@ -131,6 +133,16 @@ impl MediaMetrics {
             "CPU time of the core's thread",
             self.cpu_time.clone(),
         );
+        r.register(
+            "dtmf_digits",
+            "DTMF key presses detected by the core (RFC 4733 and in-band)",
+            self.dtmf_digits.clone(),
+        );
+        r.register(
+            "dtmf_malformed",
+            "Telephone-event packets whose payload did not parse (relayed anyway)",
+            self.dtmf_malformed.clone(),
+        );
     }
 
     /// Copies one snapshot per core into the metrics (counters advance by the difference) and
@@ -181,6 +193,12 @@ impl MediaMetrics {
             self.cpu_time
                 .get_or_create(&core)
                 .inc_by(secs(snap.cpu_ns.saturating_sub(prev.cpu_ns)));
+            self.dtmf_digits
+                .get_or_create(&core)
+                .inc_by(snap.dtmf_digits.saturating_sub(prev.dtmf_digits));
+            self.dtmf_malformed
+                .get_or_create(&core)
+                .inc_by(snap.dtmf_malformed.saturating_sub(prev.dtmf_malformed));
             let per_sec = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs_elapsed;
             latest.push(crate::api::CoreLoad {
                 core: cpu,

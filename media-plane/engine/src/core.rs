@@ -342,6 +342,14 @@ impl Core {
                 self.reply(req, Ok(()));
                 return Flow::Stop;
             }
+            Command::SetDtmf {
+                req,
+                endpoint,
+                spec,
+            } => {
+                let result = crate::dtmf::configure(&mut self.table, endpoint, spec);
+                self.reply(req, result);
+            }
         }
         Flow::Continue
     }
@@ -462,6 +470,13 @@ impl Core {
 
     fn housekeeping(&mut self, now: Instant) {
         self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
+        let now_ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        crate::dtmf::poll_all(
+            &mut self.table,
+            now_ms,
+            &mut self.notifier,
+            &mut self.counters,
+        );
         if self.rtp_timeout.is_zero() {
             return;
         }

@@ -16,7 +16,8 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use tokio::sync::{broadcast, oneshot};
 use warden_shared::{
-    core_rings, Command, CommandProducer, Direction, Event, RemoteSpec, RequestId, StreamStats,
+    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, RemoteSpec, RequestId,
+    StreamStats,
 };
 
 use crate::config::EngineConfig;
@@ -362,6 +363,20 @@ impl MediaPlane {
                 req,
                 endpoint: handle,
                 direction,
+            })
+            .await?,
+        )
+    }
+
+    /// Detects DTMF in what the endpoint receives (reported as [`MediaEvent::Dtmf`]); the
+    /// default spec turns detection off. The packets are relayed unchanged either way.
+    pub async fn set_dtmf(&self, endpoint: EndpointId, spec: DtmfSpec) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| Command::SetDtmf {
+                req,
+                endpoint: handle,
+                spec,
             })
             .await?,
         )

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use warden_shared::{EndpointHandle, StreamStats};
+use warden_shared::{DtmfDigit, EndpointHandle, StreamStats};
 
 /// A call's group of endpoints. Every endpoint of a session lives on the session's core, so
 /// any two of them can be bridged.
@@ -90,6 +90,14 @@ pub enum MediaEvent {
         /// The figures.
         stats: StreamStats,
     },
+    /// A DTMF digit went down or up in what the endpoint received (detection is asked for
+    /// with [`crate::MediaPlane::set_dtmf`]).
+    Dtmf {
+        /// The endpoint.
+        endpoint: EndpointId,
+        /// The digit.
+        digit: DtmfDigit,
+    },
 }
 
 impl MediaEvent {
@@ -99,7 +107,8 @@ impl MediaEvent {
             MediaEvent::FirstPacket { endpoint, .. }
             | MediaEvent::RtpTimeout { endpoint, .. }
             | MediaEvent::SsrcChanged { endpoint, .. }
-            | MediaEvent::Stats { endpoint, .. } => endpoint,
+            | MediaEvent::Stats { endpoint, .. }
+            | MediaEvent::Dtmf { endpoint, .. } => endpoint,
         }
     }
 }

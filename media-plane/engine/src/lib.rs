@@ -7,6 +7,7 @@
 
 mod config;
 mod core;
+mod dtmf;
 mod endpoint;
 mod error;
 mod handle;
@@ -24,4 +25,6 @@ pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
-pub use warden_shared::{Direction, PtMap, RemoteSpec, StreamStats};
+pub use warden_shared::{
+    Direction, DtmfDigit, DtmfSource, DtmfSpec, PtMap, RemoteSpec, StreamStats,
+};

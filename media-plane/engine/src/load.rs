@@ -80,6 +80,8 @@ pub struct CoreLoad {
     busy_ns: AtomicU64,
     cpu_ns: AtomicU64,
     wakeups: AtomicU64,
+    dtmf_digits: AtomicU64,
+    dtmf_malformed: AtomicU64,
 }
 
 /// A point-in-time copy of a core's counters.
@@ -109,6 +111,10 @@ pub struct CoreLoadSnapshot {
     pub cpu_ns: u64,
     /// Wake-ups of the core loop.
     pub wakeups: u64,
+    /// DTMF key presses detected (RFC 4733 and in-band).
+    pub dtmf_digits: u64,
+    /// Telephone-event packets whose payload did not parse (relayed anyway).
+    pub dtmf_malformed: u64,
 }
 
 impl CoreLoadSnapshot {
@@ -143,6 +149,8 @@ impl CoreLoad {
             busy_ns: self.busy_ns.load(Relaxed),
             cpu_ns: self.cpu_ns.load(Relaxed),
             wakeups: self.wakeups.load(Relaxed),
+            dtmf_digits: self.dtmf_digits.load(Relaxed),
+            dtmf_malformed: self.dtmf_malformed.load(Relaxed),
         }
     }
 }
@@ -161,6 +169,8 @@ pub(crate) struct LocalCounters {
     pub(crate) busy_ns: u64,
     pub(crate) cpu_ns: u64,
     pub(crate) wakeups: u64,
+    pub(crate) dtmf_digits: u64,
+    pub(crate) dtmf_malformed: u64,
 }
 
 impl LocalCounters {
@@ -188,6 +198,8 @@ impl LocalCounters {
         shared.busy_ns.store(self.busy_ns, Relaxed);
         shared.cpu_ns.store(self.cpu_ns, Relaxed);
         shared.wakeups.store(self.wakeups, Relaxed);
+        shared.dtmf_digits.store(self.dtmf_digits, Relaxed);
+        shared.dtmf_malformed.store(self.dtmf_malformed, Relaxed);
     }
 }
 
@@ -200,6 +212,8 @@ mod tests {
         let shared = CoreLoad::default();
         let mut local = LocalCounters {
             packets_in: 10,
+            dtmf_digits: 3,
+            dtmf_malformed: 1,
             ..Default::default()
         };
         local.drop(DropReason::Stranger);
@@ -212,6 +226,7 @@ mod tests {
         assert_eq!(snap.dropped(DropReason::Malformed), 3);
         assert_eq!(snap.dropped_total(), 4);
         assert_eq!(snap.sessions, 2);
+        assert_eq!((snap.dtmf_digits, snap.dtmf_malformed), (3, 1));
         assert_eq!(std::mem::align_of::<CoreLoad>(), 128);
         let labels: Vec<_> = DropReason::ALL.iter().map(|r| r.label()).collect();
         assert_eq!(labels.len(), DROP_REASONS);

@@ -68,6 +68,10 @@ impl Shared {
                 endpoint: id(endpoint),
                 stats,
             },
+            Event::Dtmf { endpoint, digit } => MediaEvent::Dtmf {
+                endpoint: id(endpoint),
+                digit,
+            },
             Event::Created { .. } | Event::Done { .. } | Event::Failed { .. } => return,
         };
         // No subscriber is not an error: the event simply has no audience.

@@ -87,7 +87,7 @@ impl PacketPath<'_> {
         self.counters.packets_in += 1;
         self.counters.bytes_in += len as u64;
         let inspected = inspect(bytes, truncated, on_rtcp_port);
-        let Some(peer) = self.accept(handle, on_rtcp_port, src, inspected) else {
+        let Some(peer) = self.accept(handle, on_rtcp_port, src, inspected, bytes) else {
             return;
         };
         let Some((a, b)) = self.table.pair_mut(handle.slot, peer) else {
@@ -144,6 +144,7 @@ impl PacketPath<'_> {
         on_rtcp_port: bool,
         src: Option<SocketAddr>,
         inspected: Inspected,
+        bytes: &[u8],
     ) -> Option<u32> {
         let a = self.table.slot_mut(handle.slot)?;
         let (src, ssrc) = match (src, inspected) {
@@ -196,6 +197,10 @@ impl PacketPath<'_> {
                 let _ = a
                     .recv
                     .on_packet(info.seq, info.ts, self.now_ns, info.payload_len);
+                if let Some(tap) = a.dtmf.as_deref_mut() {
+                    let (now_ns, notifier) = (self.now_ns, &mut *self.notifier);
+                    crate::dtmf::feed(tap, handle, bytes, now_ns, notifier, self.counters);
+                }
             }
             _ => a.rtcp_received = a.rtcp_received.saturating_add(1),
         }

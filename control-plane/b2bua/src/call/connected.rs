@@ -10,7 +10,7 @@ use warden_sip_txn::TxId;
 use crate::ctx::{Ctx, Purpose, Relay};
 use crate::dialog::Dialog;
 use crate::ids::{Dest, Leg};
-use crate::io::{Disposition, HangupSide};
+use crate::io::{Action, CallEvent, Disposition, HangupSide};
 use crate::msg::{self};
 use crate::sdp::Sdp;
 use crate::timers::CallTimer;
@@ -239,6 +239,14 @@ impl Connected {
         }
         if let (Some(ct), false) = (content_type.as_deref(), msg.body().is_empty()) {
             spec.body = Some((ct, msg.body().to_vec()));
+            if method == Method::Info {
+                ctx.action(Action::Event(CallEvent::Info {
+                    call: d.id,
+                    leg,
+                    content_type: ct.to_string(),
+                    body: msg.body().to_vec(),
+                }));
+            }
         }
         let bytes = spec.to_bytes();
         let relay = Relay {

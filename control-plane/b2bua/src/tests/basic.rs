@@ -120,6 +120,7 @@ fn answered_call_anchors_media_and_caller_hangs_up() {
             CallEvent::Ringing { .. } => "ringing",
             CallEvent::Answered { .. } => "answered",
             CallEvent::Ended { .. } => "ended",
+            CallEvent::Info { .. } => "info",
         })
         .collect();
     assert_eq!(kinds, ["started", "ringing", "answered", "ended"]);

@@ -5,7 +5,7 @@ use warden_sip_proto::Method;
 
 use super::{answered, header, setup};
 use crate::sim::{body, is_request, parse, ALICE_SDP, BOB_SDP};
-use crate::{CallPhase, Leg, MediaDirection};
+use crate::{CallEvent, CallPhase, Leg, MediaDirection};
 
 fn with_direction(sdp: &str, version: u32, dir: &str) -> String {
     format!(
@@ -214,6 +214,28 @@ fn info_and_options_are_relayed() {
     assert_eq!(header(&binfo, "Content-Type"), "application/dtmf-relay");
     sim.send(bob.addr, &bob.respond(&binfo, 200, None, &[]));
     sim.expect_response(alice.addr, 200, Method::Info);
+    // The body also reaches the glue (for DTMF events), once, from the caller's leg.
+    let infos: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::Info {
+                leg,
+                content_type,
+                body,
+                ..
+            } => Some((*leg, content_type.clone(), body.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        infos,
+        [(
+            Leg::A,
+            "application/dtmf-relay".to_string(),
+            b"Signal=5\r\nDuration=160\r\n".to_vec()
+        )]
+    );
 
     sim.send(bob.addr, &bob.request(Method::Options, None, &[]));
     let aopt = sim.expect_request(alice.addr, Method::Options);

@@ -32,6 +32,8 @@ pub(crate) struct CallMetrics {
     per_second: Gauge<f64, AtomicU64>,
     started_total: AtomicU64,
     window: Mutex<VecDeque<u64>>,
+    /// DTMF digits by source, unreadable INFO bodies.
+    pub(crate) dtmf: super::dtmf::DtmfMetrics,
 }
 
 impl CallMetrics {
@@ -59,6 +61,7 @@ impl CallMetrics {
             "Calls started per second over the last ten seconds",
             self.per_second.clone(),
         );
+        self.dtmf.register(registry);
     }
 
     pub(crate) fn call_started(&self) {

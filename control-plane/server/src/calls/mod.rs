@@ -10,6 +10,7 @@
 //! inputs.
 
 mod cache;
+mod dtmf;
 mod flows;
 mod live;
 mod lookup;
@@ -76,6 +77,8 @@ struct Produced {
 struct Parties {
     caller: String,
     callee: String,
+    /// SIP Call-ID of the caller's leg.
+    call_id: String,
 }
 
 /// The call service.
@@ -376,6 +379,7 @@ impl Calls {
                         Parties {
                             caller: caller.clone(),
                             callee: callee.clone(),
+                            call_id: call_id.clone(),
                         },
                     );
                 }
@@ -425,6 +429,15 @@ impl Calls {
                     cause,
                     side: side.map(|s| s.as_str()),
                 }
+            }
+            B2bEvent::Info {
+                call,
+                leg,
+                content_type,
+                body,
+            } => {
+                self.info_dtmf(call, leg, &content_type, &body);
+                return;
             }
         };
         self.events.publish_call(published);
@@ -499,6 +512,7 @@ impl Calls {
                         }
                     }
                 }
+                Ok(MediaEvent::Dtmf { endpoint, digit }) => self.media_dtmf(endpoint, digit),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

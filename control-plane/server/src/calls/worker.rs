@@ -44,6 +44,8 @@ struct Open {
     b: EndpointInfo,
     a_dir: Direction,
     b_dir: Direction,
+    /// DTMF detection per leg.
+    dtmf: super::dtmf::DtmfLegs,
 }
 
 fn direction(d: MediaDirection) -> Direction {
@@ -155,6 +157,7 @@ impl Calls {
                 Leg::B => (o.b.id, &mut o.b_dir),
             };
             if let Some(r) = remote {
+                o.dtmf.note(leg, r.dtmf);
                 let spec = RemoteSpec {
                     rtp: r.rtp,
                     rtcp_port: r.rtcp_port,
@@ -170,6 +173,13 @@ impl Calls {
                 *current = d;
                 futures.push(Box::pin(self.media.set_direction(ep, d)));
             }
+        }
+        for (leg, spec) in o.dtmf.changes() {
+            let ep = match leg {
+                Leg::A => o.a.id,
+                Leg::B => o.b.id,
+            };
+            futures.push(Box::pin(self.media.set_dtmf(ep, spec)));
         }
         for result in join_all(futures).await {
             if let Err(e) = result {
@@ -219,6 +229,7 @@ impl Calls {
             b,
             a_dir: Direction::SendRecv,
             b_dir: Direction::SendRecv,
+            dtmf: super::dtmf::DtmfLegs::default(),
         })
     }
 
