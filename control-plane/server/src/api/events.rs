@@ -119,6 +119,23 @@ pub(crate) enum CallLifecycleEvent {
         /// `caller`, `callee` or `system`.
         side: Option<&'static str>,
     },
+    /// A party pressed a key (one event per press, sent when the key is released).
+    Dtmf {
+        call: String,
+        /// SIP Call-ID of the caller's leg.
+        call_id: String,
+        /// `a` (the caller's leg) or `b` (the callee's).
+        #[schema(example = "a")]
+        leg: &'static str,
+        /// `0`–`9`, `*`, `#`, `A`–`D`.
+        #[schema(value_type = String, example = "5")]
+        digit: char,
+        /// `rfc4733`, `inband` or `info`.
+        #[schema(example = "rfc4733")]
+        source: &'static str,
+        /// How long the key was held, when known.
+        duration_ms: Option<u32>,
+    },
 }
 
 /// Maps a call event of the bus to its JSON (one arm per variant: a new variant of
@@ -170,6 +187,21 @@ pub(crate) fn call_event(ev: &CallEvent) -> CallLifecycleEvent {
             disposition,
             cause,
             side,
+        },
+        CallEvent::Dtmf {
+            call,
+            call_id,
+            leg,
+            digit,
+            source,
+            duration_ms,
+        } => CallLifecycleEvent::Dtmf {
+            call,
+            call_id,
+            leg,
+            digit,
+            source,
+            duration_ms,
         },
     }
 }
@@ -284,8 +316,11 @@ impl Subscription {
                 r = self.calls_bus.recv() => match r {
                     Ok(ev) => {
                         self.pending.push_back(json_event("call", &call_event(&ev)));
-                        let calls = self.state.base.calls.list();
-                        self.calls_snapshot(calls);
+                        // A key press changes no call; lifecycle changes send the new list.
+                        if !matches!(ev, CallEvent::Dtmf { .. }) {
+                            let calls = self.state.base.calls.list();
+                            self.calls_snapshot(calls);
+                        }
                     }
                     Err(RecvError::Lagged(missed)) => self.lagged(missed),
                     Err(RecvError::Closed) => self.done = true,
@@ -455,6 +490,18 @@ mod tests {
                 },
                 serde_json::json!({"kind": "ended", "call": "c1", "caller": "1001", "callee": "1002",
                     "disposition": "busy", "cause": "486 Busy Here", "side": null}),
+            ),
+            (
+                CallEvent::Dtmf {
+                    call: "c1".into(),
+                    call_id: "abc@host".into(),
+                    leg: "b",
+                    digit: '#',
+                    source: "rfc4733",
+                    duration_ms: Some(120),
+                },
+                serde_json::json!({"kind": "dtmf", "call": "c1", "call_id": "abc@host", "leg": "b",
+                    "digit": "#", "source": "rfc4733", "duration_ms": 120}),
             ),
         ];
         for (ev, want) in cases {
