@@ -14,14 +14,20 @@ mod ids;
 mod load;
 mod memlock;
 mod notify;
+mod playback;
 mod pump;
+mod record;
 mod relay;
 mod sys;
 mod timers;
+mod writer;
 
 pub use config::{default_cores, EngineConfig};
 pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
-pub use warden_shared::{Direction, PtMap, RemoteSpec, StreamStats};
+pub use warden_shared::{
+    recording_file_name, Direction, ErrorCode, PromptName, PtMap, RecordMode, RemoteSpec,
+    StreamStats,
+};
