@@ -25,17 +25,23 @@ impl Prompts {
     /// Loads every `<name>.wav` of `dir` (16-bit PCM, 8/16/48 kHz; stereo is mixed down).
     /// Unreadable or unsupported files are skipped with a warning. Runs on the control
     /// side before the cores start, never on a packet task.
+    /// The narrowband set (`8000/`, as `scripts/make-prompts.sh` lays it out) is preferred,
+    /// then the directory itself, then the wideband sets.
     pub(crate) fn load(dir: Option<&std::path::Path>) -> Self {
         let mut by_name = HashMap::new();
         let Some(dir) = dir else {
             return Self { by_name };
         };
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(error) => {
-                tracing::warn!(dir = %dir.display(), %error, "prompts directory not readable");
-                return Self { by_name };
-            }
+        for sub in ["8000", "", "16000", "48000"] {
+            Self::load_dir(&dir.join(sub), &mut by_name);
+        }
+        tracing::info!(dir = %dir.display(), prompts = by_name.len(), "prompts loaded");
+        Self { by_name }
+    }
+
+    fn load_dir(dir: &std::path::Path, by_name: &mut HashMap<String, (Arc<[i16]>, u32)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -45,7 +51,7 @@ impl Prompts {
             let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            if warden_shared::PromptName::new(name).is_none() {
+            if warden_shared::PromptName::new(name).is_none() || by_name.contains_key(name) {
                 continue;
             }
             let loaded = std::fs::read(&path)
@@ -64,8 +70,6 @@ impl Prompts {
                 }
             }
         }
-        tracing::info!(dir = %dir.display(), prompts = by_name.len(), "prompts loaded");
-        Self { by_name }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<(Arc<[i16]>, u32)> {
@@ -257,8 +261,15 @@ mod tests {
         w.finish().unwrap();
         std::fs::write(dir.path().join("broken.wav"), b"RIFFjunk").unwrap();
         std::fs::write(dir.path().join("bad name.wav"), b"").unwrap();
+        std::fs::create_dir(dir.path().join("8000")).unwrap();
+        std::fs::copy(
+            dir.path().join("hello.wav"),
+            dir.path().join("8000/bye.wav"),
+        )
+        .unwrap();
         let prompts = Prompts::load(Some(dir.path()));
-        assert_eq!(prompts.len(), 1);
+        assert_eq!(prompts.len(), 2);
+        assert!(prompts.get("bye").is_some());
         let (samples, rate) = prompts.get("hello").unwrap();
         assert_eq!((samples.len(), rate), (16000, 16000));
         // One second at 16 kHz plays as 50 frames at 8 kHz (plus the resampler's tail).

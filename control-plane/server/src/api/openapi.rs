@@ -8,7 +8,10 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, calls, events, extensions, media, records, registrations, system, users};
+use super::{
+    audit, auth, call_media, calls, events, extensions, media, records, registrations, system,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +30,7 @@ use super::{audit, auth, calls, events, extensions, media, records, registration
         extensions::update_extension, extensions::delete_extension,
         registrations::list_registrations, registrations::unregister,
         calls::list_calls, calls::hangup_call,
+        call_media::record_call, call_media::play, call_media::play_status, call_media::stop_play,
         records::search_records, records::export_records,
         media::media_cores, system::system_info, events::event_stream,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use warden_b2bua::CallId;
 
 use super::Calls;
-use crate::api::{CallControl, CallLeg, HangupError, LiveCall};
+use crate::api::{CallControl, CallLeg, HangupError, LiveCall, MediaOp, MediaOpFuture};
 
 impl CallControl for Calls {
     fn list(&self) -> Vec<LiveCall> {
@@ -62,5 +62,9 @@ impl CallControl for Calls {
 
     fn calls_started(&self) -> u64 {
         self.metrics.calls.started_total()
+    }
+
+    fn media_op<'a>(&'a self, id: &'a str, op: MediaOp) -> MediaOpFuture<'a> {
+        self.media_op_boxed(id, op)
     }
 }
