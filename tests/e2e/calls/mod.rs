@@ -7,6 +7,7 @@
 //! test can exchange RTP with the media plane from its own sockets and check where the
 //! packets come from.
 
+mod record;
 mod support;
 
 use std::time::{Duration, Instant};
