@@ -207,7 +207,7 @@ fn recorded_call_has_the_caller_left_and_the_callee_right() {
 }
 
 #[test]
-fn prompts_and_tones_play_into_a_leg_until_done_or_stopped() {
+fn api_plays_prompts_and_tones_into_a_leg_and_records_on_request() {
     for backend in Backend::all() {
         let mut w = Warden::start("call_play", backend, "").unwrap();
         // The default prompt set, loaded at start from <data_dir>/prompts.
@@ -358,6 +358,26 @@ fn prompts_and_tones_play_into_a_leg_until_done_or_stopped() {
         );
         assert_eq!(status, 409, "unknown prompt");
 
+        // Recording on request, mixed to one channel; a second request is refused.
+        let (status, body) = http(
+            &w,
+            "POST",
+            &format!("/api/v1/calls/{id}/record"),
+            Some(&token),
+            Some(r#"{"mode": "mono"}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+        let recording: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(recording["mode"], "mono");
+        let (status, _) = http(
+            &w,
+            "POST",
+            &format!("/api/v1/calls/{id}/record"),
+            Some(&token),
+            None,
+        );
+        assert_eq!(status, 409, "already recorded");
+
         let hung_up = caller.wait(Duration::from_secs(20));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         keepalive.join().unwrap();
@@ -368,7 +388,11 @@ fn prompts_and_tones_play_into_a_leg_until_done_or_stopped() {
             callee.explain()
         );
         let r = &records(&w, 1)[0].record;
-        assert_eq!(r.recording_path, None, "not recorded by default");
         assert_eq!(r.hangup_cause.as_deref(), Some("BYE"), "{r:?}");
+        let path = r.recording_path.clone().expect("recorded through the API");
+        assert_eq!(Some(path.as_str()), recording["path"].as_str());
+        let (channels, samples) = read_wav(Path::new(&path));
+        assert_eq!(channels, 1, "mono as asked");
+        assert_eq!(Some(samples.len() as u64 / 8), r.recording_ms);
     }
 }
