@@ -8,6 +8,8 @@
 //! counted as skipped and that channel holds silence; a leg negotiated at another clock
 //! rate than 8 kHz is refused with `UnsupportedCodec`.
 
+use std::collections::VecDeque;
+
 use warden_dsp::{Codec, CodecParams, JitterConfig, PcmJitterBuffer, WavFormat};
 use warden_shared::{EndpointHandle, RecordMode};
 
@@ -129,33 +131,44 @@ impl Recording {
 
     /// Hands the pending PCM to the writer (dropped and counted when its queue is full).
     fn flush(&mut self, writer: &WriterHandle) {
+        if let Some(job) = self.take_chunk() {
+            if writer.try_send(job).is_err() {
+                self.lost_chunks += 1;
+            }
+        }
+    }
+
+    /// The pending PCM as a write job.
+    fn take_chunk(&mut self) -> Option<WriteJob> {
         self.frames = 0;
         if self.pcm.is_empty() {
-            return;
+            return None;
         }
         let cap = self.chunk_bytes();
         let bytes = std::mem::replace(&mut self.pcm, Vec::with_capacity(cap));
-        if writer
-            .try_send(WriteJob::Data { id: self.id, bytes })
-            .is_err()
-        {
-            self.lost_chunks += 1;
-        }
+        Some(WriteJob::Data { id: self.id, bytes })
     }
 }
 
 /// A core's recordings, addressed by the small index the endpoints' taps carry.
 pub(crate) struct Recorders {
     slots: Vec<Option<Recording>>,
+    /// Last chunks and closes of stopped recordings the writer queue had no room for,
+    /// retried in order every tick (a stopped recording loses nothing and is always closed).
+    closing: VecDeque<WriteJob>,
 }
 
 impl Recorders {
     pub(crate) fn new() -> Self {
-        Self { slots: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            closing: VecDeque::new(),
+        }
     }
 
+    /// Nothing recording and nothing left to close.
     pub(crate) fn is_empty(&self) -> bool {
-        self.slots.iter().all(Option::is_none)
+        self.closing.is_empty() && self.slots.iter().all(Option::is_none)
     }
 
     /// Starts recording `legs`; returns the taps for the two endpoints. Fails (`None`)
@@ -230,6 +243,12 @@ impl Recorders {
 
     /// The 20 ms tick of every recording.
     pub(crate) fn tick(&mut self, now_ms: u64, writer: &WriterHandle) {
+        while let Some(job) = self.closing.pop_front() {
+            if let Err(job) = writer.try_send(job) {
+                self.closing.push_front(job);
+                break;
+            }
+        }
         for rec in self.slots.iter_mut().flatten() {
             rec.tick(now_ms, writer);
         }
@@ -239,17 +258,18 @@ impl Recorders {
     /// file. Returns the recording (its legs' taps must be cleared by the caller).
     pub(crate) fn stop(&mut self, index: u16, writer: &WriterHandle) -> Option<Recording> {
         let mut rec = self.slots.get_mut(usize::from(index))?.take()?;
-        rec.flush(writer);
         let close = WriteJob::Close {
             id: rec.id,
             endpoint: rec.legs[0],
         };
-        if writer.try_send(close).is_err() {
-            rec.lost_chunks += 1;
-            tracing::warn!(
-                recording = rec.id,
-                "writer queue full: recording not closed"
-            );
+        for job in rec.take_chunk().into_iter().chain([close]) {
+            // Behind anything already waiting, to keep each file's jobs in order.
+            if !self.closing.is_empty() {
+                self.closing.push_back(job);
+            } else if let Err(job) = writer.try_send(job) {
+                tracing::debug!(recording = rec.id, "writer queue full: close deferred");
+                self.closing.push_back(job);
+            }
         }
         let skipped = rec.inputs[0].skipped + rec.inputs[1].skipped;
         tracing::debug!(
@@ -259,5 +279,101 @@ impl Recorders {
             "recording stopped"
         );
         Some(rec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glommio::LocalExecutorBuilder;
+    use warden_dsp::Wav;
+    use warden_shared::recording_file_name;
+
+    fn ep(slot: u32) -> EndpointHandle {
+        EndpointHandle {
+            slot,
+            generation: 1,
+        }
+    }
+
+    async fn drain(writer: &WriterHandle) {
+        while writer.busy() {
+            glommio::executor().yield_task_queue_now().await;
+        }
+    }
+
+    #[test]
+    fn legs_are_jitter_buffered_interleaved_and_closed_even_after_a_full_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let ex = LocalExecutorBuilder::default()
+            .io_memory(128 * 1024)
+            .make()
+            .unwrap();
+        ex.run(async move {
+            let writer = crate::writer::spawn(path.clone(), 0).unwrap();
+            let mut recs = Recorders::new();
+            let taps = recs
+                .start(9, [ep(1), ep(2)], RecordMode::Stereo, &writer)
+                .unwrap();
+            assert_eq!((taps[0].channel, taps[1].channel), (0, 1));
+            // Left: PCMU 0xff (digital silence); right: PCMA 0x55 (also silence) then a
+            // loud constant, arriving out of order; one G.722 packet is skipped.
+            for frame in 0..60u16 {
+                let now = u64::from(frame) * 20;
+                let seq = if frame % 2 == 0 { frame + 1 } else { frame - 1 };
+                recs.on_rtp(
+                    taps[0],
+                    now,
+                    0,
+                    frame,
+                    u32::from(frame) * 160,
+                    1,
+                    &[0xff; 160],
+                );
+                recs.on_rtp(taps[1], now, 8, seq, u32::from(seq) * 160, 2, &[0xaa; 160]);
+                recs.on_rtp(taps[1], now, 9, 0, 0, 3, &[0; 160]);
+                recs.tick(now, &writer);
+            }
+            // Jam the writer queue (it has not run yet), then stop: the close waits.
+            while writer.room() > 0 {
+                let _ = writer.try_send(WriteJob::Data {
+                    id: 1234,
+                    bytes: Vec::new(),
+                });
+            }
+            let rec = recs.stop(taps[0].recording, &writer).unwrap();
+            assert_eq!(rec.legs, [ep(1), ep(2)]);
+            assert_eq!(rec.inputs[1].skipped, 60, "G.722 packets are not recorded");
+            assert!(!recs.is_empty(), "a close is still owed");
+            drain(&writer).await;
+            assert!(writer.take_closed().is_empty());
+            recs.tick(1200, &writer);
+            assert!(recs.is_empty());
+            drain(&writer).await;
+            let closed = writer.take_closed();
+            assert_eq!(closed.len(), 1);
+            assert!(!closed[0].failed);
+            let bytes = std::fs::read(path.join(recording_file_name(9))).unwrap();
+            let wav = Wav::parse(&bytes).unwrap();
+            assert_eq!(wav.format().channels, 2);
+            // Nothing was lost to the full queue: 60 frames of 20 ms.
+            assert_eq!(wav.frames(), 60 * FRAME);
+            let samples: Vec<i16> = wav.samples().collect();
+            assert!(
+                samples.iter().step_by(2).all(|s| s.abs() < 16),
+                "left is silent"
+            );
+            let right_loud = samples
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .filter(|s| s.abs() > 1000)
+                .count();
+            assert!(
+                right_loud > 40 * FRAME,
+                "right holds the callee: {right_loud}"
+            );
+        });
     }
 }
