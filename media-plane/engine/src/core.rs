@@ -209,6 +209,11 @@ impl Core {
             }
         }
         self.close_all();
+        // Let the writer close the recordings that just ended (their sizes get patched).
+        while self.writer_busy() {
+            glommio::executor().yield_task_queue_now().await;
+        }
+        self.collect_closed();
         self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
         self.publish();
         tracing::info!(core = self.index, "media core stopped");

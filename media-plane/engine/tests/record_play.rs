@@ -291,3 +291,34 @@ async fn tones_and_prompts_play_paced_and_stop_on_command() {
     ));
     plane.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_recordings_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let plane = MediaPlane::start(config((41440, 41459), dir.path())).unwrap();
+    let session = plane.open_session();
+    let a = plane.create_endpoint(session).await.unwrap();
+    let b = plane.create_endpoint(session).await.unwrap();
+    let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    plane
+        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
+        .await
+        .unwrap();
+    plane.bridge(a.id, b.id).await.unwrap();
+    plane
+        .start_recording(a.id, b.id, 5, RecordMode::Mono)
+        .await
+        .unwrap();
+    send_tone(&alice, a.rtp, 440.0, 0xA, 30).await;
+    plane.shutdown();
+    let bytes = std::fs::read(dir.path().join("recordings").join(recording_file_name(5))).unwrap();
+    let data_len = u32::from_le_bytes([bytes[40], bytes[41], bytes[42], bytes[43]]);
+    assert_eq!(
+        u64::from(data_len) + 44,
+        bytes.len() as u64,
+        "sizes patched at shutdown"
+    );
+    let wav = Wav::parse(&bytes).unwrap();
+    assert_eq!(wav.format().channels, 1);
+    assert!(wav.duration_ms() >= 400, "{}", wav.duration_ms());
+}
