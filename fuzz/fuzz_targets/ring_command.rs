@@ -4,6 +4,12 @@ use warden_shared::{Command, Event, Frame};
 fn round_trip(frame: &Frame) {
     if let Ok(cmd) = Command::decode(frame) {
         assert_eq!(Command::decode(&cmd.encode()), Ok(cmd));
+        // Recording and playback commands (0x50..=0x5f): a prompt name that decodes is
+        // always a plain file stem.
+        if let Command::PlayPrompt { prompt, .. } = cmd {
+            assert!(!prompt.as_str().is_empty());
+            assert!(!prompt.as_str().contains(['/', '.', '\\']));
+        }
     }
     if let Ok(event) = Event::decode(frame) {
         assert_eq!(Event::decode(&event.encode()), Ok(event));

@@ -6,6 +6,7 @@ use crate::codec::{Reader, Writer};
 use crate::dtmf::{self, DtmfSpec};
 use crate::error::DecodeError;
 use crate::frame::Frame;
+use crate::media_ops::{self as ops, PromptName, RecordMode};
 use crate::types::{Direction, EndpointHandle, PtMap, RequestId};
 
 const TAG_CREATE: u8 = 0x01;
@@ -132,6 +133,57 @@ pub enum Command {
         /// The payload types to watch; the default turns detection off.
         spec: DtmfSpec,
     },
+    /// Record the bridged legs `a` (left/caller) and `b` (right/callee) to the WAV file
+    /// named by `id` (see [`crate::recording_file_name`]) until `StopRecording`, unbridge or
+    /// destroy. Refused with `UnsupportedCodec` for a leg whose clock rate is not 8 kHz.
+    StartRecording {
+        /// Request id.
+        req: RequestId,
+        /// First leg (left channel).
+        a: EndpointHandle,
+        /// Second leg (right channel).
+        b: EndpointHandle,
+        /// Recording id chosen by the control plane.
+        id: u64,
+        /// Stereo or mixed mono.
+        mode: RecordMode,
+    },
+    /// Stop the recording either leg takes part in; the file is closed off the packet path
+    /// and `RecordingDone` reports it.
+    StopRecording {
+        /// Request id.
+        req: RequestId,
+        /// Either leg.
+        endpoint: EndpointHandle,
+    },
+    /// Play a loaded prompt to the endpoint's remote (instead of what its peer sends) until
+    /// it ends or `StopPlayback`; `PlaybackDone` follows.
+    PlayPrompt {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+        /// The prompt.
+        prompt: PromptName,
+    },
+    /// Play a steady tone (one or two frequencies, Hz; second 0 for one) for `duration_ms`.
+    PlayTone {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+        /// Frequencies in Hz (1..=4000; the second may be 0).
+        freqs: [u16; 2],
+        /// How long.
+        duration_ms: u32,
+    },
+    /// Stop the endpoint's playback now (barge-in, e.g. on a DTMF digit).
+    StopPlayback {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+    },
 }
 
 impl Command {
@@ -146,7 +198,12 @@ impl Command {
             | Command::Destroy { req, .. }
             | Command::QueryStats { req, .. }
             | Command::Shutdown { req }
-            | Command::SetDtmf { req, .. } => req,
+            | Command::SetDtmf { req, .. }
+            | Command::StartRecording { req, .. }
+            | Command::StopRecording { req, .. }
+            | Command::PlayPrompt { req, .. }
+            | Command::PlayTone { req, .. }
+            | Command::StopPlayback { req, .. } => req,
         }
     }
 
@@ -210,6 +267,46 @@ impl Command {
                 w.endpoint(endpoint);
                 dtmf::write_spec(&mut w, &spec);
                 w.finish()
+            }
+            Command::StartRecording {
+                req,
+                a,
+                b,
+                id,
+                mode,
+            } => {
+                let mut w = ops::simple(ops::CMD_START_RECORDING, req, a);
+                w.endpoint(b);
+                w.u64(id);
+                w.record_mode(mode);
+                w.finish()
+            }
+            Command::StopRecording { req, endpoint } => {
+                ops::simple(ops::CMD_STOP_RECORDING, req, endpoint).finish()
+            }
+            Command::PlayPrompt {
+                req,
+                endpoint,
+                prompt,
+            } => {
+                let mut w = ops::simple(ops::CMD_PLAY_PROMPT, req, endpoint);
+                w.prompt(&prompt);
+                w.finish()
+            }
+            Command::PlayTone {
+                req,
+                endpoint,
+                freqs,
+                duration_ms,
+            } => {
+                let mut w = ops::simple(ops::CMD_PLAY_TONE, req, endpoint);
+                w.u16(freqs[0]);
+                w.u16(freqs[1]);
+                w.u32(duration_ms);
+                w.finish()
+            }
+            Command::StopPlayback { req, endpoint } => {
+                ops::simple(ops::CMD_STOP_PLAYBACK, req, endpoint).finish()
             }
         }
     }
@@ -276,6 +373,32 @@ impl Command {
                 req,
                 endpoint: r.endpoint("endpoint")?,
                 spec: dtmf::read_spec(&mut r)?,
+            },
+            ops::CMD_START_RECORDING => Command::StartRecording {
+                req,
+                a: r.endpoint("a")?,
+                b: r.endpoint("b")?,
+                id: r.u64("id")?,
+                mode: r.record_mode()?,
+            },
+            ops::CMD_STOP_RECORDING => Command::StopRecording {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+            },
+            ops::CMD_PLAY_PROMPT => Command::PlayPrompt {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+                prompt: r.prompt()?,
+            },
+            ops::CMD_PLAY_TONE => Command::PlayTone {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+                freqs: r.freqs()?,
+                duration_ms: r.u32("duration_ms")?,
+            },
+            ops::CMD_STOP_PLAYBACK => Command::StopPlayback {
+                req,
+                endpoint: r.endpoint("endpoint")?,
             },
             tag => {
                 return Err(DecodeError::UnknownTag {
@@ -360,7 +483,80 @@ mod tests {
                 endpoint: ep(8, 2),
             },
             Command::Shutdown { req: RequestId(7) },
+            Command::StartRecording {
+                req: RequestId(10),
+                a: ep(1, 1),
+                b: ep(2, 3),
+                id: u64::MAX,
+                mode: RecordMode::Stereo,
+            },
+            Command::StartRecording {
+                req: RequestId(11),
+                a: ep(5, 1),
+                b: ep(2, 9),
+                id: 0,
+                mode: RecordMode::Mono,
+            },
+            Command::StopRecording {
+                req: RequestId(12),
+                endpoint: ep(2, 3),
+            },
+            Command::PlayPrompt {
+                req: RequestId(13),
+                endpoint: ep(2, 3),
+                prompt: PromptName::new("goodbye").unwrap(),
+            },
+            Command::PlayPrompt {
+                req: RequestId(13),
+                endpoint: ep(2, 3),
+                prompt: PromptName::new(&"z".repeat(crate::PROMPT_NAME_MAX)).unwrap(),
+            },
+            Command::PlayTone {
+                req: RequestId(14),
+                endpoint: ep(2, 3),
+                freqs: [1000, 0],
+                duration_ms: 2000,
+            },
+            Command::StopPlayback {
+                req: RequestId(15),
+                endpoint: ep(2, 3),
+            },
         ]
+    }
+
+    #[test]
+    fn recording_and_playback_use_their_tag_range() {
+        for cmd in samples().into_iter().skip(10) {
+            assert!((0x50..=0x5f).contains(&cmd.encode().0[0]), "{cmd:?}");
+        }
+        // A prompt name with a path separator or bytes after its length is refused.
+        let good = samples()[13].encode();
+        let name_at = 1 + 8 + 8 + 1;
+        let mut bad = good;
+        bad.0[name_at] = b'/';
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "prompt" })
+        );
+        let mut bad = good;
+        bad.0[name_at + 10] = b'x';
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = good;
+        bad.0[name_at - 1] = 0;
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = samples()[10].encode();
+        bad.0[1 + 8 + 8 + 8 + 8] = 7; // record mode
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "mode" })
+        );
+        let mut bad = samples()[15].encode();
+        bad.0[1 + 8 + 8] = 0; // first frequency 0
+        bad.0[1 + 8 + 8 + 1] = 0;
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "freqs" })
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::codec::{Reader, Writer};
 use crate::dtmf::{self, DtmfDigit};
 use crate::error::DecodeError;
 use crate::frame::Frame;
+use crate::media_ops as ops;
 use crate::types::{EndpointHandle, RequestId};
 
 const TAG_CREATED: u8 = 0x01;
@@ -37,6 +38,16 @@ pub enum ErrorCode {
     InvalidRemote,
     /// The core's endpoint table is full.
     TableFull,
+    /// The endpoint's codec cannot be recorded or played to (only G.711 can).
+    UnsupportedCodec,
+    /// The endpoint is already being recorded.
+    AlreadyRecording,
+    /// No prompt of that name was loaded.
+    UnknownPrompt,
+    /// Nothing to stop (no recording or playback on the endpoint).
+    NotActive,
+    /// The core cannot take more recordings now (writer queue full).
+    Busy,
 }
 
 impl ErrorCode {
@@ -49,6 +60,11 @@ impl ErrorCode {
             ErrorCode::NotBridged => 5,
             ErrorCode::InvalidRemote => 6,
             ErrorCode::TableFull => 7,
+            ErrorCode::UnsupportedCodec => 8,
+            ErrorCode::AlreadyRecording => 9,
+            ErrorCode::UnknownPrompt => 10,
+            ErrorCode::NotActive => 11,
+            ErrorCode::Busy => 12,
         }
     }
 
@@ -61,6 +77,11 @@ impl ErrorCode {
             5 => ErrorCode::NotBridged,
             6 => ErrorCode::InvalidRemote,
             7 => ErrorCode::TableFull,
+            8 => ErrorCode::UnsupportedCodec,
+            9 => ErrorCode::AlreadyRecording,
+            10 => ErrorCode::UnknownPrompt,
+            11 => ErrorCode::NotActive,
+            12 => ErrorCode::Busy,
             _ => return None,
         })
     }
@@ -76,6 +97,11 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::NotBridged => "endpoint is not bridged",
             ErrorCode::InvalidRemote => "invalid remote address",
             ErrorCode::TableFull => "endpoint table full",
+            ErrorCode::UnsupportedCodec => "codec not supported for recording or playback",
+            ErrorCode::AlreadyRecording => "endpoint is already being recorded",
+            ErrorCode::UnknownPrompt => "unknown prompt",
+            ErrorCode::NotActive => "no recording or playback to stop",
+            ErrorCode::Busy => "media core busy",
         };
         f.write_str(text)
     }
@@ -180,6 +206,27 @@ pub enum Event {
         /// The digit.
         digit: DtmfDigit,
     },
+    /// A prompt or tone finished playing, or was stopped.
+    PlaybackDone {
+        /// The endpoint played to.
+        endpoint: EndpointHandle,
+        /// Stopped by `StopPlayback` (barge-in), a new playback, or the endpoint going away,
+        /// rather than played to the end.
+        interrupted: bool,
+        /// 20 ms frames sent.
+        frames: u32,
+    },
+    /// A recording's file was closed (header sizes fixed up) or could not be written.
+    RecordingDone {
+        /// The first leg of the recording.
+        endpoint: EndpointHandle,
+        /// The recording id.
+        id: u64,
+        /// PCM bytes in the file's data chunk.
+        data_bytes: u64,
+        /// Creating or writing the file failed (the file may be missing or short).
+        failed: bool,
+    },
 }
 
 impl Event {
@@ -277,6 +324,28 @@ impl Event {
                 dtmf::write_digit(&mut w, &digit);
                 w.finish()
             }
+            Event::PlaybackDone {
+                endpoint,
+                interrupted,
+                frames,
+            } => {
+                let mut w = ops::simple(ops::EVT_PLAYBACK_DONE, RequestId::UNSOLICITED, endpoint);
+                w.bool(interrupted);
+                w.u32(frames);
+                w.finish()
+            }
+            Event::RecordingDone {
+                endpoint,
+                id,
+                data_bytes,
+                failed,
+            } => {
+                let mut w = ops::simple(ops::EVT_RECORDING_DONE, RequestId::UNSOLICITED, endpoint);
+                w.u64(id);
+                w.u64(data_bytes);
+                w.bool(failed);
+                w.finish()
+            }
         }
     }
 
@@ -354,6 +423,23 @@ impl Event {
                 Event::Dtmf {
                     endpoint: r.endpoint("endpoint")?,
                     digit: dtmf::read_digit(&mut r)?,
+                }
+            }
+            ops::EVT_PLAYBACK_DONE => {
+                unsolicited(req)?;
+                Event::PlaybackDone {
+                    endpoint: r.endpoint("endpoint")?,
+                    interrupted: r.bool("interrupted")?,
+                    frames: r.u32("frames")?,
+                }
+            }
+            ops::EVT_RECORDING_DONE => {
+                unsolicited(req)?;
+                Event::RecordingDone {
+                    endpoint: r.endpoint("endpoint")?,
+                    id: r.u64("id")?,
+                    data_bytes: r.u64("data_bytes")?,
+                    failed: r.bool("failed")?,
                 }
             }
             tag => return Err(DecodeError::UnknownTag { kind: "event", tag }),
@@ -436,6 +522,25 @@ mod tests {
                 old: 1,
                 new: 2,
             },
+            Event::PlaybackDone {
+                endpoint: ep(),
+                interrupted: true,
+                frames: u32::MAX,
+            },
+            Event::RecordingDone {
+                endpoint: ep(),
+                id: u64::MAX,
+                data_bytes: 1 << 33,
+                failed: false,
+            },
+            Event::Failed {
+                req: RequestId(3),
+                code: ErrorCode::UnsupportedCodec,
+            },
+            Event::Failed {
+                req: RequestId(3),
+                code: ErrorCode::Busy,
+            },
         ]
     }
 
@@ -453,6 +558,14 @@ mod tests {
         assert_eq!(s[5].request_id(), Some(RequestId(4)));
         assert_eq!(s[6].request_id(), None);
         assert_eq!(s[7].request_id(), None);
+        assert_eq!(s[10].request_id(), None);
+        assert_eq!(s[11].request_id(), None);
+        for e in &s[10..12] {
+            assert!((0x50..=0x5f).contains(&e.encode().0[0]), "{e:?}");
+            let mut f = e.encode();
+            f.0[1] = 1; // notifications carry no request id
+            assert!(Event::decode(&f).is_err());
+        }
     }
 
     #[test]

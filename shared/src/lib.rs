@@ -12,6 +12,7 @@ mod dtmf;
 mod error;
 mod event;
 mod frame;
+mod media_ops;
 mod ring;
 mod types;
 
@@ -20,5 +21,6 @@ pub use dtmf::{DtmfDigit, DtmfSource, DtmfSpec};
 pub use error::{DecodeError, RingFull};
 pub use event::{ErrorCode, Event, StreamStats};
 pub use frame::{Frame, FRAME_LEN};
+pub use media_ops::{recording_file_name, PromptName, RecordMode, PROMPT_NAME_MAX};
 pub use ring::{core_rings, CommandConsumer, CommandProducer, EventConsumer, EventProducer};
 pub use types::{Direction, EndpointHandle, PtMap, RequestId, PT_MAP_CAPACITY};

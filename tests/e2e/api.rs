@@ -800,6 +800,7 @@ fn record(caller: &str, callee: &str, minute: i64, disposition: Disposition) -> 
         caller_quality: None,
         callee_quality: None,
         recording_path: None,
+        recording_ms: None,
     }
 }
 

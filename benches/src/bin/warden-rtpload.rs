@@ -8,7 +8,11 @@
 //! packet. The same traffic then goes through a bare forwarder built into this tool
 //! (`recvmmsg`/`sendmmsg` on one thread pinned to the same core, no parsing) as a baseline.
 //!
-//! Usage: `warden-rtpload [--calls N] [--seconds S] [--core C] [--sweep] [--no-baseline]`
+//! With `--record`, every call is also recorded (stereo WAV files in a temporary directory),
+//! which measures what recording adds per relayed packet.
+//!
+//! Usage: `warden-rtpload [--calls N] [--seconds S] [--core C] [--sweep] [--no-baseline]
+//! [--record]`
 
 use std::future::Future;
 use std::mem::MaybeUninit;
@@ -21,7 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use warden_media::{default_cores, EngineConfig, MediaPlane, RemoteSpec};
+use warden_media::{default_cores, EngineConfig, MediaPlane, RecordMode, RemoteSpec};
 
 /// RTP packet size on the wire (12-byte header + 160 bytes of G.711 at 20 ms).
 const PACKET_LEN: usize = 172;
@@ -45,6 +49,7 @@ struct Args {
     core: usize,
     sweep: bool,
     baseline: bool,
+    record: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -54,6 +59,7 @@ fn parse_args() -> anyhow::Result<Args> {
         core: *default_cores().last().unwrap_or(&0),
         sweep: false,
         baseline: true,
+        record: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,9 +72,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--core" => args.core = value("--core")?.parse()?,
             "--sweep" => args.sweep = true,
             "--no-baseline" => args.baseline = false,
+            "--record" => args.record = true,
             "-h" | "--help" => {
                 println!(
-                    "warden-rtpload [--calls N] [--seconds S] [--core C] [--sweep] [--no-baseline]"
+                    "warden-rtpload [--calls N] [--seconds S] [--core C] [--sweep] [--no-baseline] [--record]"
                 );
                 std::process::exit(0);
             }
@@ -680,10 +687,23 @@ struct MediaUnderTest {
     targets: Vec<CallTargets>,
     x: SocketAddr,
     y: SocketAddr,
+    /// Where recordings go, when calls are recorded (removed at the end).
+    recordings: Option<std::path::PathBuf>,
+}
+
+impl Drop for MediaUnderTest {
+    fn drop(&mut self) {
+        self.plane.shutdown();
+        if let Some(dir) = &self.recordings {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl MediaUnderTest {
-    fn start(core: usize, x: SocketAddr, y: SocketAddr) -> anyhow::Result<Self> {
+    fn start(core: usize, x: SocketAddr, y: SocketAddr, record: bool) -> anyhow::Result<Self> {
+        let recordings = record
+            .then(|| std::env::temp_dir().join(format!("warden-rtpload-{}", std::process::id())));
         let mut cfg = EngineConfig::new("127.0.0.1".parse()?);
         cfg.bind = "127.0.0.1".parse()?;
         cfg.cores = vec![core];
@@ -691,12 +711,16 @@ impl MediaUnderTest {
         cfg.rtp_timeout = Duration::ZERO;
         cfg.stats_interval = Duration::ZERO;
         cfg.io_memory_bytes = 256 * 1024;
+        if let Some(dir) = &recordings {
+            cfg.recording_dir = dir.clone();
+        }
         let plane = MediaPlane::start(cfg)?;
         Ok(Self {
             plane,
             targets: Vec::new(),
             x,
             y,
+            recordings,
         })
     }
 
@@ -708,6 +732,13 @@ impl MediaUnderTest {
             block_on(self.plane.set_remote(a.id, RemoteSpec::new(self.x)))?;
             block_on(self.plane.set_remote(b.id, RemoteSpec::new(self.y)))?;
             block_on(self.plane.bridge(a.id, b.id))?;
+            if self.recordings.is_some() {
+                let id = self.targets.len() as u64;
+                block_on(
+                    self.plane
+                        .start_recording(a.id, b.id, id, RecordMode::Stereo),
+                )?;
+            }
             self.targets.push(CallTargets {
                 x_to: a.rtp,
                 y_to: b.rtp,
@@ -746,7 +777,7 @@ fn main() -> anyhow::Result<()> {
     };
     let (x, y) = (traffic.x.local_addr()?, traffic.y.local_addr()?);
     let window = Duration::from_secs(args.seconds);
-    let mut media = MediaUnderTest::start(args.core, x, y)?;
+    let mut media = MediaUnderTest::start(args.core, x, y, args.record)?;
 
     let mut calls = args.calls.min(max_calls);
     let mut best: Option<(usize, PhaseResult)> = None;

@@ -22,6 +22,6 @@ pub use error::{ConfigError, Location};
 pub use load::{ENV_ADMIN_PASSWORD, ENV_DATABASE_URL};
 pub use schema::{
     ApiConfig, CallsConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig, LogConfig,
-    MediaConfig, RegistrarConfig, SecurityConfig, SipConfig,
+    MediaConfig, RecordCalls, RecordingMode, RegistrarConfig, SecurityConfig, SipConfig,
 };
 pub use types::{ListenSpec, LogFormat, PortRange, Transport};

@@ -73,6 +73,24 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// Where recordings go: `media.recording_dir`, else
+    /// `<data_dir>/recordings`.
+    pub fn recording_dir(&self) -> PathBuf {
+        self.media
+            .recording_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("recordings"))
+    }
+
+    /// Where prompts are loaded from: `media.prompts_dir`, else
+    /// `<data_dir>/prompts`.
+    pub fn prompts_dir(&self) -> PathBuf {
+        self.media
+            .prompts_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("prompts"))
+    }
+
     /// The database URL in effect: `database.url` when set, otherwise the
     /// SQLite file `warden.db` inside `data_dir`
     /// (`sqlite://<data_dir>/warden.db?mode=rwc`).
@@ -231,6 +249,15 @@ pub struct MediaConfig {
     /// io_uring buffer memory per media executor, in MiB (default 1,
     /// allowed 1..=1024).
     pub io_memory_mib: u32,
+    /// Directory call recordings are written to (default
+    /// `<data_dir>/recordings`; see [`Config::recording_dir`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_dir: Option<PathBuf>,
+    /// Directory of prompts made by `scripts/make-prompts.sh` (`<name>.wav`,
+    /// or its `8000/` and `16000/` subdirectories), loaded at start (default
+    /// `<data_dir>/prompts`; see [`Config::prompts_dir`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompts_dir: Option<PathBuf>,
 }
 
 impl Default for MediaConfig {
@@ -244,6 +271,8 @@ impl Default for MediaConfig {
             cores: None,
             rtp_timeout_secs: 30,
             io_memory_mib: 1,
+            recording_dir: None,
+            prompts_dir: None,
         }
     }
 }
@@ -283,6 +312,34 @@ pub struct CallsConfig {
     /// Smallest session interval accepted; shorter requests get 422
     /// (default 90, at least 90 as RFC 4028 requires).
     pub min_se_secs: u32,
+    /// Which answered calls are recorded: `none` (default; recording can
+    /// still be started through the API) or `all`.
+    pub record: RecordCalls,
+    /// How recordings are written: `stereo` (caller left, callee right;
+    /// default) or `mono` (both mixed).
+    pub record_mode: RecordingMode,
+}
+
+/// `calls.record`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordCalls {
+    /// Only calls recorded on request (API).
+    #[default]
+    None,
+    /// Every answered call.
+    All,
+}
+
+/// `calls.record_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingMode {
+    /// Two channels: caller left, callee right.
+    #[default]
+    Stereo,
+    /// One channel, both parties mixed.
+    Mono,
 }
 
 impl Default for CallsConfig {
@@ -292,6 +349,8 @@ impl Default for CallsConfig {
             max_duration_secs: 14_400,
             session_expires_secs: 1800,
             min_se_secs: 90,
+            record: RecordCalls::None,
+            record_mode: RecordingMode::Stereo,
         }
     }
 }

@@ -37,6 +37,8 @@ pub(crate) fn engine_config(config: &Config) -> EngineConfig {
         rtp_ports: (m.rtp_ports.start, m.rtp_ports.end),
         rtp_timeout: Duration::from_secs(u64::from(m.rtp_timeout_secs)),
         io_memory_bytes: usize::try_from(m.io_memory_mib).unwrap_or(1) << 20,
+        recording_dir: config.recording_dir(),
+        prompts_dir: Some(config.prompts_dir()),
         ..EngineConfig::new(m.address)
     }
 }

@@ -85,6 +85,7 @@ pub async fn start(config: Config) -> Result<Running, ControlError> {
         auth: auth.clone(),
         metrics: metrics.clone(),
         events: events.clone(),
+        recording: calls::recording_settings(&config),
     });
     let registrar = Registrar::new(reg.clone(), store.clone(), auth, events.clone());
     let sec = &config.sip.security;

@@ -140,6 +140,8 @@ pub struct NewCallRecord {
     pub callee_quality: Option<RtpQuality>,
     /// Recording file, if the call was recorded.
     pub recording_path: Option<String>,
+    /// Length of the recorded audio in milliseconds, once its file was closed.
+    pub recording_ms: Option<u64>,
 }
 
 /// A stored call detail record.
@@ -172,7 +174,7 @@ pub struct CallRecordFilter {
 const COLUMNS: &str = "id, call_id, caller, callee, started_at, answered_at, ended_at, duration_ms, \
                        billable_ms, disposition, hangup_cause, hangup_side, codec, caller_loss_pct, \
                        caller_jitter_ms, caller_mos, callee_loss_pct, callee_jitter_ms, callee_mos, \
-                       recording_path";
+                       recording_path, recording_ms";
 
 fn quality(
     r: &impl RowExt,
@@ -216,6 +218,10 @@ fn from_row(r: &impl RowExt) -> Result<CallRecord> {
             caller_quality: quality(r, "caller_loss_pct", "caller_jitter_ms", "caller_mos")?,
             callee_quality: quality(r, "callee_loss_pct", "callee_jitter_ms", "callee_mos")?,
             recording_path: r.opt_text("recording_path")?,
+            recording_ms: r
+                .opt_int("recording_ms")?
+                .map(|v| u64::try_from(v).map_err(|e| decode("recording_ms", e.to_string())))
+                .transpose()?,
         },
     })
 }
@@ -231,12 +237,16 @@ impl Store {
         }
         let duration = to_i64("duration_ms", rec.duration_ms)?;
         let billable = to_i64("billable_ms", rec.billable_ms)?;
+        let recording_ms = rec
+            .recording_ms
+            .map(|ms| to_i64("recording_ms", ms))
+            .transpose()?;
         let sql = format!(
             "INSERT INTO call_records (call_id, caller, callee, started_at, answered_at, ended_at, \
              duration_ms, billable_ms, disposition, hangup_cause, hangup_side, codec, \
              caller_loss_pct, caller_jitter_ms, caller_mos, callee_loss_pct, callee_jitter_ms, \
-             callee_mos, recording_path) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             callee_mos, recording_path, recording_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              RETURNING {COLUMNS}"
         );
         let (a, b) = (rec.caller_quality, rec.callee_quality);
@@ -261,6 +271,7 @@ impl Store {
                 .bind(b.map(|q| q.jitter_ms))
                 .bind(b.map(|q| q.mos))
                 .bind(&rec.recording_path)
+                .bind(recording_ms)
                 .fetch_one(pool)
                 .await
                 .map_err(query_err)?;
@@ -348,6 +359,7 @@ mod tests {
             }),
             callee_quality: None,
             recording_path: None,
+            recording_ms: None,
         }
     }
 
@@ -356,6 +368,7 @@ mod tests {
             let mut rec = record("1001", "1002", 0, Disposition::Answered);
             rec.callee_quality = Some(RtpQuality { loss_pct: 12.5, jitter_ms: 40.0, mos: 2.1 });
             rec.recording_path = Some("recordings/2023/call.wav".into());
+            rec.recording_ms = Some(29_980);
             rec.hangup_side = Some(HangupSide::System);
             rec.started_at = truncate_ms(Utc::now());
             rec.answered_at = Some(rec.started_at + Duration::milliseconds(1500));

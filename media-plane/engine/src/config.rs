@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::MediaError;
@@ -25,6 +26,10 @@ pub struct EngineConfig {
     pub stats_interval: Duration,
     /// Frames per ring (commands and events, per core).
     pub ring_capacity: usize,
+    /// Directory recordings are written to (created on first use).
+    pub recording_dir: PathBuf,
+    /// Directory of `<name>.wav` prompts, loaded at start (`None`: no prompts).
+    pub prompts_dir: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -40,6 +45,8 @@ impl EngineConfig {
             io_memory_bytes: 512 * 1024,
             stats_interval: Duration::from_secs(5),
             ring_capacity: 4096,
+            recording_dir: PathBuf::from("data/recordings"),
+            prompts_dir: None,
         }
     }
 

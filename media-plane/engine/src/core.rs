@@ -8,6 +8,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,14 @@ use warden_shared::{
 use crate::endpoint::{Endpoint, EndpointTable, PortPool};
 use crate::load::{CoreLoad, DropReason, LocalCounters};
 use crate::notify::Notifier;
+use crate::playback::{Playbacks, Prompts};
+use crate::record::Recorders;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch, Epoll, EventFd, BATCH};
 use crate::timers::{Timer, Timers};
+use crate::writer::{self, WriterHandle};
+
+mod ops;
 
 /// Token of the command doorbell in the epoll set (socket tokens are never 0: generations
 /// start at 1).
@@ -51,6 +57,10 @@ pub(crate) struct CoreSetup {
     pub(crate) wake: Arc<EventFd>,
     /// The event pump's doorbell (rung by the core after pushing events).
     pub(crate) event_bell: Arc<EventFd>,
+    /// Where recordings are written.
+    pub(crate) recording_dir: PathBuf,
+    /// Prompts loaded at start.
+    pub(crate) prompts: Arc<Prompts>,
 }
 
 /// Encodes which socket of which endpoint an epoll entry is.
@@ -97,6 +107,13 @@ pub(crate) struct Core {
     backlog: bool,
     /// xorshift state for the SSRCs endpoints send with.
     ssrc_state: u64,
+    recorders: Recorders,
+    playbacks: Playbacks,
+    /// The recording writer task (absent outside an executor).
+    writer: Option<WriterHandle>,
+    prompts: Arc<Prompts>,
+    /// Next 20 ms media tick, while recordings or playbacks run.
+    next_tick: Option<Instant>,
 }
 
 impl Core {
@@ -110,6 +127,13 @@ impl Core {
             (setup.rtp_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(100))
         };
         let pool = PortPool::new(setup.ports);
+        let writer = match writer::spawn(setup.recording_dir.clone(), setup.index) {
+            Ok(w) => Some(w),
+            Err(error) => {
+                tracing::warn!(core = setup.index, %error, "recording writer not started");
+                None
+            }
+        };
         Ok(Self {
             index: setup.index,
             cpu: setup.cpu,
@@ -130,11 +154,16 @@ impl Core {
             epoch: now,
             backlog: false,
             ssrc_state: RandomState::new().hash_one(setup.index) | 1,
+            recorders: Recorders::new(),
+            playbacks: Playbacks::default(),
+            writer,
+            prompts: setup.prompts,
+            next_tick: None,
         })
     }
 
     /// Runs until a `Shutdown` command or until the control side is gone.
-    pub(crate) fn run(mut self) {
+    pub(crate) async fn run(mut self) {
         tracing::info!(
             core = self.index,
             cpu = self.cpu,
@@ -148,6 +177,8 @@ impl Core {
             if self.run_commands(now) == Flow::Stop {
                 break;
             }
+            self.collect_closed();
+            self.media_tick(now);
             for timer in self.timers.expired(now) {
                 match timer {
                     Timer::Housekeeping => self.housekeeping(now),
@@ -172,8 +203,17 @@ impl Core {
                     None => {}
                 }
             }
+            if self.writer_busy() {
+                // Let the recording writer (throughput task queue) run.
+                glommio::executor().yield_task_queue_now().await;
+            }
         }
         self.close_all();
+        // Let the writer close the recordings that just ended (their sizes get patched).
+        while self.writer_busy() {
+            glommio::executor().yield_task_queue_now().await;
+        }
+        self.collect_closed();
         self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
         self.publish();
         tracing::info!(core = self.index, "media core stopped");
@@ -184,7 +224,14 @@ impl Core {
             // Budget spent: go on at once. No room for replies: give the pump a moment.
             return if self.notifier.has_room() { 0 } else { 1 };
         }
-        match self.timers.next_timeout() {
+        if self.writer_busy() {
+            return 0;
+        }
+        let next = match (self.timers.next_timeout(), self.media_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
             None => MAX_SLEEP_MS,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(now);
@@ -227,6 +274,7 @@ impl Core {
                 table: &mut self.table,
                 counters: &mut self.counters,
                 notifier: &mut self.notifier,
+                recorders: &mut self.recorders,
                 now,
                 now_ns,
             };
@@ -278,6 +326,10 @@ impl Core {
 
     fn apply(&mut self, command: Command, now: Instant) -> Flow {
         tracing::debug!(core = self.index, ?command, "media command");
+        if let Some(result) = self.apply_media_op(command, now) {
+            self.reply(command.request_id(), result);
+            return Flow::Continue;
+        }
         match command {
             Command::CreateEndpoint { req } => {
                 let event = match self.create_endpoint(now) {
@@ -350,6 +402,8 @@ impl Core {
                 let result = crate::dtmf::configure(&mut self.table, endpoint, spec);
                 self.reply(req, result);
             }
+            // Recording and playback, handled above.
+            _ => {}
         }
         Flow::Continue
     }
@@ -450,6 +504,8 @@ impl Core {
             return Err(ErrorCode::UnknownEndpoint);
         }
         let _ = self.unbridge(endpoint);
+        let _ = self.stop_recording(endpoint);
+        self.end_playback(endpoint, true);
         let ep = self
             .table
             .remove(endpoint)

@@ -11,6 +11,7 @@ use warden_rtp_proto::{
 };
 use warden_shared::{Direction, EndpointHandle, ErrorCode, PtMap, RemoteSpec, StreamStats};
 
+use crate::record::Tap;
 use crate::sys;
 
 /// Default RTP clock rate when the remote did not give one.
@@ -70,6 +71,13 @@ pub(crate) struct Endpoint {
     pub(crate) timeout_reported: bool,
     /// DTMF detection on what this endpoint receives, when the control plane asked for it.
     pub(crate) dtmf: Option<Box<crate::dtmf::DtmfTap>>,
+    /// The recording this endpoint's received audio feeds.
+    pub(crate) tap: Option<Tap>,
+    /// Last static, non-comfort-noise payload type received (the leg's voice codec).
+    pub(crate) voice_pt: Option<u8>,
+    /// A prompt or tone is playing to the remote (the peer's audio is not relayed).
+    pub(crate) playing: bool,
+    pub(crate) replaced_while_playing: u64,
     // The sockets are declared last: they close when the endpoint is dropped.
     _rtp: socket2::Socket,
     _rtcp: socket2::Socket,
@@ -111,6 +119,10 @@ impl Endpoint {
             last_rx: now,
             timeout_reported: false,
             dtmf: None,
+            tap: None,
+            voice_pt: None,
+            playing: false,
+            replaced_while_playing: 0,
             _rtp: rtp,
             _rtcp: rtcp,
         }

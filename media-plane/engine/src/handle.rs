@@ -16,8 +16,8 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use tokio::sync::{broadcast, oneshot};
 use warden_shared::{
-    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, RemoteSpec, RequestId,
-    StreamStats,
+    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, PromptName, RecordMode,
+    RemoteSpec, RequestId, StreamStats,
 };
 
 use crate::config::EngineConfig;
@@ -26,6 +26,7 @@ use crate::error::MediaError;
 use crate::ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 use crate::load::{CoreLoad, CoreLoadSnapshot};
 use crate::memlock;
+use crate::playback::Prompts;
 use crate::pump::{self, Pending, Shared};
 use crate::sys::EventFd;
 
@@ -104,6 +105,7 @@ impl MediaPlane {
             bell: bell.clone(),
             bad_events: AtomicU64::new(0),
         });
+        let prompts = Arc::new(Prompts::load(config.prompts_dir.as_deref()));
         let mut cores = Vec::with_capacity(config.cores.len());
         let mut consumers = Vec::with_capacity(config.cores.len());
         let mut readiness = Vec::with_capacity(config.cores.len());
@@ -127,6 +129,8 @@ impl MediaPlane {
                 load: load.clone(),
                 wake: wake.clone(),
                 event_bell: bell.clone(),
+                recording_dir: config.recording_dir.clone(),
+                prompts: prompts.clone(),
             };
             let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
             let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))
@@ -136,7 +140,7 @@ impl MediaPlane {
                     match Core::new(setup) {
                         Ok(core) => {
                             let _ = ready_tx.send(Ok(()));
-                            core.run();
+                            core.run().await;
                         }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e.to_string()));
@@ -408,6 +412,93 @@ impl MediaPlane {
             Event::Failed { code, .. } => Err(MediaError::Refused(code)),
             _ => Err(MediaError::UnexpectedReply),
         }
+    }
+
+    /// Records two endpoints of one core (`a` left, `b` right, or mixed) into the file
+    /// named by `id` in the recording directory; `MediaEvent::RecordingDone` follows the end.
+    pub async fn start_recording(
+        &self,
+        a: EndpointId,
+        b: EndpointId,
+        id: u64,
+        mode: RecordMode,
+    ) -> Result<(), MediaError> {
+        if a.core != b.core {
+            return Err(MediaError::CrossCore {
+                a: a.core,
+                b: b.core,
+            });
+        }
+        done(
+            self.request(a.core, |req| Command::StartRecording {
+                req,
+                a: a.handle,
+                b: b.handle,
+                id,
+                mode,
+            })
+            .await?,
+        )
+    }
+
+    /// Stops the recording the endpoint takes part in.
+    pub async fn stop_recording(&self, endpoint: EndpointId) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| Command::StopRecording {
+                req,
+                endpoint: handle,
+            })
+            .await?,
+        )
+    }
+
+    /// Plays a loaded prompt to the endpoint's remote; `MediaEvent::PlaybackDone` follows.
+    pub async fn play_prompt(
+        &self,
+        endpoint: EndpointId,
+        prompt: PromptName,
+    ) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| Command::PlayPrompt {
+                req,
+                endpoint: handle,
+                prompt,
+            })
+            .await?,
+        )
+    }
+
+    /// Plays a steady tone (Hz; second frequency 0 for one) for `duration_ms`.
+    pub async fn play_tone(
+        &self,
+        endpoint: EndpointId,
+        freqs: [u16; 2],
+        duration_ms: u32,
+    ) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| Command::PlayTone {
+                req,
+                endpoint: handle,
+                freqs,
+                duration_ms,
+            })
+            .await?,
+        )
+    }
+
+    /// Stops the endpoint's playback now (the barge-in hook).
+    pub async fn stop_playback(&self, endpoint: EndpointId) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| Command::StopPlayback {
+                req,
+                endpoint: handle,
+            })
+            .await?,
+        )
     }
 
     /// Subscribes to unsolicited events (first packet, RTP timeout, SSRC change, periodic

@@ -98,6 +98,26 @@ pub enum MediaEvent {
         /// The digit.
         digit: DtmfDigit,
     },
+    /// A prompt or tone playback ended (`interrupted`: stopped before its end).
+    PlaybackDone {
+        /// The endpoint played to.
+        endpoint: EndpointId,
+        /// Stopped (barge-in, replaced, endpoint closed) rather than played out.
+        interrupted: bool,
+        /// 20 ms frames sent.
+        frames: u32,
+    },
+    /// A recording's file was closed (or could not be written).
+    RecordingDone {
+        /// The recording's first leg.
+        endpoint: EndpointId,
+        /// The recording id.
+        id: u64,
+        /// PCM bytes in the file.
+        data_bytes: u64,
+        /// Creating or writing the file failed.
+        failed: bool,
+    },
 }
 
 impl MediaEvent {
@@ -108,7 +128,9 @@ impl MediaEvent {
             | MediaEvent::RtpTimeout { endpoint, .. }
             | MediaEvent::SsrcChanged { endpoint, .. }
             | MediaEvent::Stats { endpoint, .. }
-            | MediaEvent::Dtmf { endpoint, .. } => endpoint,
+            | MediaEvent::Dtmf { endpoint, .. }
+            | MediaEvent::PlaybackDone { endpoint, .. }
+            | MediaEvent::RecordingDone { endpoint, .. } => endpoint,
         }
     }
 }

@@ -15,10 +15,13 @@ mod ids;
 mod load;
 mod memlock;
 mod notify;
+mod playback;
 mod pump;
+mod record;
 mod relay;
 mod sys;
 mod timers;
+mod writer;
 
 pub use config::{default_cores, EngineConfig};
 pub use error::MediaError;
@@ -26,5 +29,6 @@ pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
 pub use warden_shared::{
-    Direction, DtmfDigit, DtmfSource, DtmfSpec, PtMap, RemoteSpec, StreamStats,
+    recording_file_name, Direction, DtmfDigit, DtmfSource, DtmfSpec, ErrorCode, PromptName, PtMap,
+    RecordMode, RemoteSpec, StreamStats,
 };

@@ -72,6 +72,26 @@ impl Shared {
                 endpoint: id(endpoint),
                 digit,
             },
+            Event::PlaybackDone {
+                endpoint,
+                interrupted,
+                frames,
+            } => MediaEvent::PlaybackDone {
+                endpoint: id(endpoint),
+                interrupted,
+                frames,
+            },
+            Event::RecordingDone {
+                endpoint,
+                id: recording,
+                data_bytes,
+                failed,
+            } => MediaEvent::RecordingDone {
+                endpoint: id(endpoint),
+                id: recording,
+                data_bytes,
+                failed,
+            },
             Event::Created { .. } | Event::Done { .. } | Event::Failed { .. } => return,
         };
         // No subscriber is not an error: the event simply has no audience.

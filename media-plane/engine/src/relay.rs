@@ -11,6 +11,7 @@ use warden_shared::{EndpointHandle, Event};
 use crate::endpoint::EndpointTable;
 use crate::load::{DropReason, LocalCounters};
 use crate::notify::Notifier;
+use crate::record::Recorders;
 use crate::sys::Batch;
 
 /// The state the packet path works on.
@@ -18,6 +19,7 @@ pub(crate) struct PacketPath<'a> {
     pub(crate) table: &'a mut EndpointTable,
     pub(crate) counters: &'a mut LocalCounters,
     pub(crate) notifier: &'a mut Notifier,
+    pub(crate) recorders: &'a mut Recorders,
     pub(crate) now: Instant,
     /// `now` in nanoseconds since the core started (arrival time for jitter and latching).
     pub(crate) now_ns: u64,
@@ -29,6 +31,8 @@ struct RtpInfo {
     seq: u16,
     ts: u32,
     ssrc: u32,
+    pt: u8,
+    header_len: usize,
     payload_len: usize,
 }
 
@@ -55,6 +59,8 @@ fn inspect(bytes: &[u8], truncated: bool, on_rtcp_port: bool) -> Inspected {
                 seq: p.sequence(),
                 ts: p.timestamp(),
                 ssrc: p.ssrc(),
+                pt: p.payload_type(),
+                header_len: p.header_len(),
                 payload_len: p.payload().len(),
             }),
             Err(_) => Inspected::Malformed,
@@ -96,6 +102,11 @@ impl PacketPath<'_> {
         };
         if !b.direction.sends() {
             self.counters.drop(DropReason::Direction);
+            return;
+        }
+        if b.playing && matches!(inspected, Inspected::Rtp(_)) {
+            // A prompt replaces what the peer says.
+            b.replaced_while_playing += 1;
             return;
         }
         let Some((bytes, _, _)) = batch.datagram(i) else {
@@ -200,6 +211,22 @@ impl PacketPath<'_> {
                 if let Some(tap) = a.dtmf.as_deref_mut() {
                     let (now_ns, notifier) = (self.now_ns, &mut *self.notifier);
                     crate::dtmf::feed(tap, handle, bytes, now_ns, notifier, self.counters);
+                }
+                if info.pt < 96 && info.pt != 13 {
+                    a.voice_pt = Some(info.pt);
+                }
+                if let Some(tap) = a.tap {
+                    let end = (info.header_len + info.payload_len).min(bytes.len());
+                    let payload = bytes.get(info.header_len..end).unwrap_or(&[]);
+                    self.recorders.on_rtp(
+                        tap,
+                        self.now_ns / 1_000_000,
+                        info.pt,
+                        info.seq,
+                        info.ts,
+                        info.ssrc,
+                        payload,
+                    );
                 }
             }
             _ => a.rtcp_received = a.rtcp_received.saturating_add(1),

@@ -8,6 +8,7 @@
 //! packets come from.
 
 mod dtmf;
+mod record;
 mod support;
 
 use std::time::{Duration, Instant};

@@ -33,6 +33,16 @@ pub(crate) trait CallControl: Send + Sync + 'static {
 
     /// Calls started since the process started (drives the calls-per-second chart).
     fn calls_started(&self) -> u64;
+
+    /// Recording and playback on call `id` (see `call_media`); none by default.
+    fn media_op<'a>(
+        &'a self,
+        id: &'a str,
+        op: super::call_media::MediaOp,
+    ) -> super::call_media::MediaOpFuture<'a> {
+        let _ = (id, op);
+        super::call_media::unsupported()
+    }
 }
 
 /// Why a hang-up did not happen.

@@ -13,6 +13,7 @@
 mod assets;
 mod audit;
 mod auth;
+mod call_media;
 mod calls;
 mod error;
 mod events;
@@ -42,6 +43,10 @@ use tracing::info;
 
 use crate::error::ControlError;
 
+#[allow(unused_imports)] // the call and media providers are plugged in by server.rs
+pub(crate) use call_media::{
+    MediaOp, MediaOpError, MediaOpFuture, MediaOpOk, PlaySource, PlaybackStatus, Side,
+};
 #[allow(unused_imports)] // the call and media providers are plugged in by server.rs
 pub(crate) use calls::{CallControl, CallLeg, HangupError, LegQuality, LiveCall};
 #[allow(unused_imports)]

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    audit, auth, calls, events, extensions, forwarding, media, records, registrations, system,
-    users,
+    audit, auth, call_media, calls, events, extensions, forwarding, media, records, registrations,
+    system, users,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use super::{
         forwarding::get_forwarding, forwarding::set_forwarding,
         registrations::list_registrations, registrations::unregister,
         calls::list_calls, calls::hangup_call,
+        call_media::record_call, call_media::play, call_media::play_status, call_media::stop_play,
         records::search_records, records::export_records,
         media::media_cores, system::system_info, events::event_stream,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,

@@ -93,6 +93,10 @@ pub(crate) struct CallRecordDto {
     pub(crate) callee_quality: Option<QualityDto>,
     /// Whether the call was recorded.
     pub(crate) recorded: bool,
+    /// The recording's WAV file on the server (`media.recording_dir`).
+    pub(crate) recording_path: Option<String>,
+    /// Length of the recorded audio, in milliseconds (absent if the file was not closed).
+    pub(crate) recording_ms: Option<u64>,
 }
 
 impl From<CallRecord> for CallRecordDto {
@@ -115,6 +119,8 @@ impl From<CallRecord> for CallRecordDto {
             caller_quality: c.caller_quality.map(Into::into),
             callee_quality: c.callee_quality.map(Into::into),
             recorded: c.recording_path.is_some(),
+            recording_path: c.recording_path,
+            recording_ms: c.recording_ms,
         }
     }
 }
@@ -261,7 +267,7 @@ pub(crate) async fn export_records(
 
 const CSV_HEADER: &str =
     "id,started_at,answered_at,ended_at,caller,callee,disposition,duration_s,billable_s,\
-hangup_cause,hangup_side,codec,caller_mos,callee_mos,call_id\r\n";
+hangup_cause,hangup_side,codec,caller_mos,callee_mos,call_id,recording_path,recording_s\r\n";
 
 fn csv_row(r: &CallRecord) -> String {
     let c = &r.record;
@@ -286,6 +292,8 @@ fn csv_row(r: &CallRecord) -> String {
         mos(c.caller_quality),
         mos(c.callee_quality),
         c.call_id.clone(),
+        c.recording_path.clone().unwrap_or_default(),
+        c.recording_ms.map(secs).unwrap_or_default(),
     ];
     let mut line = fields
         .iter()
@@ -344,6 +352,7 @@ mod tests {
             }),
             callee_quality: None,
             recording_path: None,
+            recording_ms: None,
         }
     }
 
@@ -482,14 +491,15 @@ mod tests {
                 codec: None,
                 caller_quality: None,
                 callee_quality: None,
-                recording_path: None,
+                recording_path: Some("data/recordings/rec-01.wav".into()),
+                recording_ms: Some(1480),
             },
         };
         let row = csv_row(&rec);
         assert_eq!(
             row,
             "7,2023-11-14T22:13:20.250Z,,2023-11-14T22:13:21.750Z,1001,1002,no_answer,1.500,0.000,\
-             487 Request Terminated,caller,,,,abc@host\r\n"
+             487 Request Terminated,caller,,,,abc@host,data/recordings/rec-01.wav,1.480\r\n"
         );
         assert_eq!(row.split(',').count(), CSV_HEADER.split(',').count());
     }

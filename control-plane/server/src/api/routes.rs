@@ -14,8 +14,8 @@ use axum::Router;
 use super::auth::{self, guard, Access, ADMIN, ANY, STAFF};
 use super::state::AppState;
 use super::{
-    audit, calls, events, extensions, forwarding, media, openapi, records, registrations, system,
-    users,
+    audit, call_media, calls, events, extensions, forwarding, media, openapi, records,
+    registrations, system, users,
 };
 
 /// One route of the table.
@@ -190,6 +190,22 @@ pub(crate) fn api_routes() -> RouteTable {
             "/api/v1/calls/{id}/hangup",
             Roles(STAFF),
             calls::hangup_call,
+        )
+        .post(
+            "/api/v1/calls/{id}/record",
+            Roles(STAFF),
+            call_media::record_call,
+        )
+        .post("/api/v1/calls/{id}/play", Roles(STAFF), call_media::play)
+        .get(
+            "/api/v1/calls/{id}/play",
+            Roles(STAFF),
+            call_media::play_status,
+        )
+        .post(
+            "/api/v1/calls/{id}/play/stop",
+            Roles(STAFF),
+            call_media::stop_play,
         )
         .get("/api/v1/call-records", Roles(ANY), records::search_records)
         .get(

@@ -7,7 +7,7 @@ use warden_b2bua::{CallId, Leg};
 use warden_media::StreamStats;
 
 use super::{worker, Calls};
-use crate::api::{CallControl, CallLeg, HangupError, LegQuality, LiveCall};
+use crate::api::{CallControl, CallLeg, HangupError, LegQuality, LiveCall, MediaOp, MediaOpFuture};
 
 impl Calls {
     /// The quality of what the media plane last reported receiving from `leg`'s party.
@@ -87,6 +87,10 @@ impl CallControl for Calls {
 
     fn calls_started(&self) -> u64 {
         self.metrics.calls.started_total()
+    }
+
+    fn media_op<'a>(&'a self, id: &'a str, op: MediaOp) -> MediaOpFuture<'a> {
+        self.media_op_boxed(id, op)
     }
 }
 

@@ -14,6 +14,7 @@ mod dtmf;
 mod flows;
 mod live;
 mod lookup;
+mod media_ops;
 mod metrics;
 mod worker;
 
@@ -33,6 +34,7 @@ use warden_sip_proto::Message;
 use warden_storage::Store;
 
 pub(crate) use flows::is_call_message;
+pub(crate) use media_ops::{recording_settings, RecordingSettings};
 pub(crate) use metrics::CallMetrics;
 
 use crate::events::{CallEvent, EventBus};
@@ -62,6 +64,8 @@ struct CallMedia {
     worker: mpsc::UnboundedSender<Job>,
     core: Option<usize>,
     endpoints: Option<(EndpointId, EndpointId)>,
+    /// Recording and playback on the call.
+    ops: media_ops::CallMediaOps,
 }
 
 /// What one input produced.
@@ -110,6 +114,7 @@ pub(crate) struct Calls {
     /// Call records being written.
     writing: AtomicUsize,
     written: Notify,
+    recording: RecordingSettings,
 }
 
 /// What the service is built from.
@@ -121,6 +126,7 @@ pub(crate) struct CallsSetup {
     pub(crate) auth: Authenticator,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) events: EventBus,
+    pub(crate) recording: RecordingSettings,
 }
 
 impl Calls {
@@ -150,6 +156,7 @@ impl Calls {
             epoch: (Instant::now(), Utc::now()),
             writing: AtomicUsize::new(0),
             written: Notify::new(),
+            recording: setup.recording,
         })
     }
 
@@ -308,6 +315,7 @@ impl Calls {
                             worker: tx,
                             core: None,
                             endpoints: None,
+                            ops: media_ops::CallMediaOps::default(),
                         },
                     );
                 }
@@ -339,11 +347,15 @@ impl Calls {
                         if let Err(mpsc::error::SendError(Job::Finish(record))) =
                             w.send(Job::Finish(record))
                         {
-                            tokio::spawn(async move { me.store_record(record, None, None).await });
+                            tokio::spawn(
+                                async move { me.store_record(record, None, None, None).await },
+                            );
                         }
                     }
                     None => {
-                        tokio::spawn(async move { me.store_record(record, None, None).await });
+                        tokio::spawn(
+                            async move { me.store_record(record, None, None, None).await },
+                        );
                     }
                 }
             }
@@ -401,6 +413,7 @@ impl Calls {
             B2bEvent::Answered { call, codec } => {
                 self.metrics.calls.call_answered();
                 info!(%call, codec = codec.as_deref().unwrap_or("-"), "call answered");
+                self.on_answered(call);
                 let Some(p) = parties(call) else { return };
                 CallEvent::CallAnswered {
                     call: call.to_string(),
@@ -513,6 +526,11 @@ impl Calls {
                     }
                 }
                 Ok(MediaEvent::Dtmf { endpoint, digit }) => self.media_dtmf(endpoint, digit),
+                Ok(MediaEvent::PlaybackDone {
+                    endpoint,
+                    interrupted,
+                    frames,
+                }) => self.on_playback_done(endpoint, interrupted, frames),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

@@ -125,11 +125,16 @@ impl Calls {
                     }
                 }
                 Job::Finish(record) => {
+                    let recording = self.recording_of(call);
                     let (qa, qb) = match open.take() {
                         Some(o) => self.close(call, o).await,
                         None => (None, None),
                     };
-                    self.store_record(record, qa, qb).await;
+                    let recording = match recording {
+                        Some((rec, events)) => self.recording_result(rec, events).await,
+                        None => None,
+                    };
+                    self.store_record(record, qa, qb, recording).await;
                     break;
                 }
             }
@@ -267,6 +272,7 @@ impl Calls {
         rec: CallRecord,
         caller_quality: Option<RtpQuality>,
         callee_quality: Option<RtpQuality>,
+        recording: Option<(String, Option<u64>)>,
     ) {
         let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let row = NewCallRecord {
@@ -297,7 +303,8 @@ impl Calls {
             codec: rec.codec,
             caller_quality,
             callee_quality,
-            recording_path: None,
+            recording_path: recording.as_ref().map(|(p, _)| p.clone()),
+            recording_ms: recording.and_then(|(_, ms)| ms),
         };
         if let Err(e) = self.store.insert_call_record(&row).await {
             error!(error = %e, call_id = %row.call_id, "call record not stored");
