@@ -328,3 +328,94 @@ fn sip_info_dtmf_is_relayed_and_becomes_dtmf_events() {
         assert_eq!(w.metric("warden_dtmf_info_malformed_total"), 1.0);
     }
 }
+
+/// Barge-in: a tone is playing to the caller; the caller presses a key (RFC 4733) and the
+/// playback stops at once, reported as stopped, while the digit is still reported.
+#[test]
+fn a_key_press_stops_the_prompt_playing_to_that_party() {
+    for backend in Backend::all() {
+        let w = start("dtmf_barge_in", backend);
+        let token = admin_token(&w);
+        let setup = CallSetup::new(&w);
+        let (ta, tb) = (socket(), socket());
+        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
+        let mut caller = setup.caller(
+            &w,
+            "call_uac.xml",
+            EXT2,
+            Sip::Udp,
+            ta.local_addr().unwrap(),
+            &["-d", "4000"],
+        );
+        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
+        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        assert!(
+            wait_for(
+                || live_calls(&w, &token)
+                    .iter()
+                    .any(|c| c["state"] == "answered"),
+                Duration::from_secs(10)
+            ),
+            "no answered call\n{}",
+            w.log()
+        );
+        let id = live_calls(&w, &token)[0]["id"].as_str().unwrap().to_owned();
+        // Both phones send a packet first, so each leg's codec is known to the media plane.
+        ta.send_to(&rtp_packet(0, true, 1, 160, &[0xff; 160]), a_ep)
+            .unwrap();
+        tb.send_to(&rtp_packet(0, true, 1, 160, &[0xff; 160]), b_ep)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let (status, body) = http(
+            &w,
+            "POST",
+            &format!("/api/v1/calls/{id}/play"),
+            Some(&token),
+            Some(r#"{"tone_hz": 1000, "duration_ms": 10000, "leg": "caller"}"#),
+        );
+        assert_eq!(status, 202, "{body}");
+        let state = || -> String {
+            let (_, body) = http(
+                &w,
+                "GET",
+                &format!("/api/v1/calls/{id}/play"),
+                Some(&token),
+                None,
+            );
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            v.as_array()
+                .and_then(|a| a.iter().find(|p| p["leg"] == "caller"))
+                .and_then(|p| p["state"].as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        let mut at_a = Vec::new();
+        drain(&ta, &mut at_a);
+        let played = |got: &[(SocketAddr, u8, Vec<u8>)]| {
+            got.iter()
+                .filter(|(_, pt, p)| *pt == 0 && p.len() == 160)
+                .count()
+        };
+        assert!(played(&at_a) >= 5, "the tone plays to the caller");
+        assert_eq!(state(), "playing");
+
+        send_rfc4733(&ta, a_ep, "5");
+        assert!(
+            wait_for(|| state() == "stopped", Duration::from_secs(2)),
+            "state {}\n{}",
+            state(),
+            w.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        drain(&ta, &mut Vec::new());
+        std::thread::sleep(Duration::from_millis(400));
+        let mut after = Vec::new();
+        drain(&ta, &mut after);
+        assert_eq!(played(&after), 0, "nothing plays after the key press");
+        assert!(w.log().contains("playback stopped by a key press"));
+
+        let call_id = finish(&w, &mut caller, &mut callee);
+        assert_eq!(logged_digits(&w, &call_id), expected("5", "a", "rfc4733"));
+    }
+}

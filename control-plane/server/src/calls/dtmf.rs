@@ -199,16 +199,26 @@ impl Calls {
     }
 
     /// An INFO with a body from a party: DTMF bodies become digits, unreadable ones are
-    /// counted (the INFO itself was relayed either way).
-    pub(super) fn info_dtmf(&self, call: CallId, leg: Leg, content_type: &str, body: &[u8]) {
+    /// counted (the INFO itself was relayed either way). Returns whether it was a digit.
+    pub(super) fn info_dtmf(
+        &self,
+        call: CallId,
+        leg: Leg,
+        content_type: &str,
+        body: &[u8],
+    ) -> bool {
         if !is_dtmf_info(content_type) {
-            return;
+            return false;
         }
         match parse_info(content_type, body) {
-            Ok((digit, duration)) => self.publish_dtmf(call, leg, digit, "info", duration),
+            Ok((digit, duration)) => {
+                self.publish_dtmf(call, leg, digit, "info", duration);
+                true
+            }
             Err(error) => {
                 self.metrics.calls.dtmf.info_malformed.inc();
                 debug!(%call, leg = leg.as_str(), %error, "dtmf info body not understood");
+                false
             }
         }
     }

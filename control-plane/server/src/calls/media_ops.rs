@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use warden_b2bua::{CallId, Leg};
 use warden_config::{Config, RecordCalls, RecordingMode};
 use warden_media::{recording_file_name, EndpointId, MediaError, MediaEvent, RecordMode};
@@ -237,6 +237,45 @@ impl Calls {
             let op = MediaOp::Record { mode: None };
             if let Err(e) = me.media_op(call, op).await {
                 warn!(%call, error = ?e, "call not recorded");
+            }
+        });
+    }
+
+    /// Barge-in: a key pressed by the party a prompt or tone is playing to stops it (the
+    /// completion event then reports it interrupted).
+    pub(super) fn barge_in(&self, call: CallId, leg: Leg) {
+        let side = match leg {
+            Leg::A => Side::Caller,
+            Leg::B => Side::Callee,
+        };
+        let playing = self
+            .with_ops(call, |ops| {
+                ops.playback[index(side)]
+                    .as_ref()
+                    .is_some_and(|p| p.ended.is_none())
+            })
+            .unwrap_or(false);
+        if !playing {
+            return;
+        }
+        let endpoints = self
+            .calls
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&call).and_then(|m| m.endpoints));
+        let Some((a, b)) = endpoints else {
+            return;
+        };
+        let endpoint = match leg {
+            Leg::A => a,
+            Leg::B => b,
+        };
+        let media = self.media.clone();
+        tokio::spawn(async move {
+            match media.stop_playback(endpoint).await {
+                Ok(()) => info!(%call, leg = side.as_str(), "playback stopped by a key press"),
+                // Already over (played out, or stopped by an earlier report of the press).
+                Err(e) => debug!(%call, leg = side.as_str(), error = %e, "barge-in not applied"),
             }
         });
     }

@@ -449,7 +449,9 @@ impl Calls {
                 content_type,
                 body,
             } => {
-                self.info_dtmf(call, leg, &content_type, &body);
+                if self.info_dtmf(call, leg, &content_type, &body) {
+                    self.barge_in(call, leg);
+                }
                 return;
             }
         };
@@ -525,7 +527,17 @@ impl Calls {
                         }
                     }
                 }
-                Ok(MediaEvent::Dtmf { endpoint, digit }) => self.media_dtmf(endpoint, digit),
+                Ok(MediaEvent::Dtmf { endpoint, digit }) => {
+                    let owner = self
+                        .endpoints
+                        .lock()
+                        .ok()
+                        .and_then(|e| e.get(&endpoint).copied());
+                    if let Some((call, leg)) = owner {
+                        self.barge_in(call, leg);
+                    }
+                    self.media_dtmf(endpoint, digit);
+                }
                 Ok(MediaEvent::PlaybackDone {
                     endpoint,
                     interrupted,
