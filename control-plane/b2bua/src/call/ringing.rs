@@ -11,6 +11,7 @@ use crate::io::{Action, CallEvent, Disposition, HangupSide, MediaAddrs, Target};
 use crate::msg::{self, RequestSpec};
 use crate::sdp::{self, LocalSdp};
 use crate::timers::CallTimer;
+use crate::transcode;
 
 use super::answer;
 use super::branch::{
@@ -78,7 +79,11 @@ pub(crate) fn start(
     let direction = sdp::party_media(&d.a.offer)
         .map(|p| p.direction)
         .unwrap_or(warden_sip_proto::sdp::Direction::SendRecv);
-    let offer = local.anchor(&d.a.offer, media.b, direction);
+    let offer = if ctx.config.transcoding {
+        local.anchor(&transcode::extend_offer(&d.a.offer), media.b, direction)
+    } else {
+        local.anchor(&d.a.offer, media.b, direction)
+    };
     ctx.index
         .dialogs
         .insert((call_id.clone(), from_tag.clone()), (d.id, Leg::B));
@@ -233,7 +238,8 @@ impl Ringing {
             }
         }
         let early = match sdp::from_body(msg.content_type(), msg.body()) {
-            Ok(Some(s)) => d.b.as_ref().and_then(|b| sdp::intersect(&b.offer, &s).ok()),
+            // Early media is relayed only with a codec in common with the caller.
+            Ok(Some(s)) => sdp::intersect(&d.a.offer, &s).ok(),
             _ => None,
         };
         let mut a_sdp = None;

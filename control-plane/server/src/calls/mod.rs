@@ -324,6 +324,9 @@ impl Calls {
                 },
             ),
             Action::Event(event) => self.event(event),
+            Action::Transcode { call, a, b } => {
+                debug!(%call, a = a.codec.name(), b = b.codec.name(), "transcoding asked for");
+            }
             Action::Finished { call, record } => {
                 self.writing.fetch_add(1, Ordering::AcqRel);
                 let worker = self
