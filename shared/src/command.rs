@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::frame::Frame;
+use crate::transcode::{self, LegFormat, TAG_TRANSCODE};
 use crate::types::{Direction, EndpointHandle, PtMap, RequestId};
 
 const TAG_CREATE: u8 = 0x01;
@@ -121,6 +122,21 @@ pub enum Command {
         /// Request id.
         req: RequestId,
     },
+    /// Bridge two endpoints of the same core in transcoding mode: what `a`'s party sends
+    /// (in `a_format`) is decoded and re-encoded in `b_format` towards `b`'s party, and the
+    /// other way round. `Bridge`/`Unbridge`/`Destroy` end it.
+    Transcode {
+        /// Request id.
+        req: RequestId,
+        /// First leg.
+        a: EndpointHandle,
+        /// Second leg.
+        b: EndpointHandle,
+        /// What `a`'s party speaks.
+        a_format: LegFormat,
+        /// What `b`'s party speaks.
+        b_format: LegFormat,
+    },
 }
 
 impl Command {
@@ -134,7 +150,8 @@ impl Command {
             | Command::SetDirection { req, .. }
             | Command::Destroy { req, .. }
             | Command::QueryStats { req, .. }
-            | Command::Shutdown { req } => req,
+            | Command::Shutdown { req }
+            | Command::Transcode { req, .. } => req,
         }
     }
 
@@ -186,6 +203,21 @@ impl Command {
             Command::Shutdown { req } => {
                 let mut w = Writer::new(TAG_SHUTDOWN);
                 w.req(req);
+                w.finish()
+            }
+            Command::Transcode {
+                req,
+                a,
+                b,
+                a_format,
+                b_format,
+            } => {
+                let mut w = Writer::new(TAG_TRANSCODE);
+                w.req(req);
+                w.endpoint(a);
+                w.endpoint(b);
+                transcode::write(&mut w, &a_format);
+                transcode::write(&mut w, &b_format);
                 w.finish()
             }
         }
@@ -249,6 +281,13 @@ impl Command {
                 endpoint: r.endpoint("endpoint")?,
             },
             TAG_SHUTDOWN => Command::Shutdown { req },
+            TAG_TRANSCODE => Command::Transcode {
+                req,
+                a: r.endpoint("a")?,
+                b: r.endpoint("b")?,
+                a_format: transcode::read(&mut r, "a_format")?,
+                b_format: transcode::read(&mut r, "b_format")?,
+            },
             tag => {
                 return Err(DecodeError::UnknownTag {
                     kind: "command",
@@ -332,7 +371,54 @@ mod tests {
                 endpoint: ep(8, 2),
             },
             Command::Shutdown { req: RequestId(7) },
+            Command::Transcode {
+                req: RequestId(10),
+                a: ep(1, 1),
+                b: ep(2, 5),
+                a_format: LegFormat {
+                    codec: crate::WireCodec::Pcmu,
+                    payload_type: 0,
+                    clock_rate: 8000,
+                    ptime_ms: 20,
+                    telephone_event: Some(101),
+                },
+                b_format: LegFormat {
+                    codec: crate::WireCodec::Opus,
+                    payload_type: 127,
+                    clock_rate: 48_000,
+                    ptime_ms: 60,
+                    telephone_event: None,
+                },
+            },
         ]
+    }
+
+    #[test]
+    fn transcode_formats_are_validated() {
+        let Some(&cmd) = samples().last() else {
+            unreachable!()
+        };
+        let frame = cmd.encode();
+        // Tag, request id, two endpoints, then the first format's codec byte.
+        let codec_at = 1 + 8 + 8 + 8;
+        let mut bad = frame;
+        bad.0[codec_at] = 0;
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "a_format" })
+        );
+        let mut bad = frame;
+        bad.0[codec_at + 1] = 128; // payload type above 127
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = frame;
+        bad.0[codec_at + 8] = 200; // telephone-event neither absent nor 7-bit
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = frame;
+        bad.0[codec_at + 9] = 9; // second format's codec
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "b_format" })
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod frame;
 mod ring;
+mod transcode;
 mod types;
 
 pub use command::{Command, RemoteSpec};
@@ -19,4 +20,5 @@ pub use error::{DecodeError, RingFull};
 pub use event::{ErrorCode, Event, StreamStats};
 pub use frame::{Frame, FRAME_LEN};
 pub use ring::{core_rings, CommandConsumer, CommandProducer, EventConsumer, EventProducer};
+pub use transcode::{LegFormat, WireCodec};
 pub use types::{Direction, EndpointHandle, PtMap, RequestId, PT_MAP_CAPACITY};

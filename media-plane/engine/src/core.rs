@@ -22,6 +22,7 @@ use crate::notify::Notifier;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch, Epoll, EventFd, BATCH};
 use crate::timers::{Timer, Timers};
+use crate::transcode::{Xcode, XcodeSet};
 
 /// Token of the command doorbell in the epoll set (socket tokens are never 0: generations
 /// start at 1).
@@ -97,6 +98,8 @@ pub(crate) struct Core {
     backlog: bool,
     /// xorshift state for the SSRCs endpoints send with.
     ssrc_state: u64,
+    /// Endpoints bridged in transcoding mode and their frame schedule.
+    xcode: XcodeSet,
 }
 
 impl Core {
@@ -110,6 +113,7 @@ impl Core {
             (setup.rtp_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(100))
         };
         let pool = PortPool::new(setup.ports);
+        let xcode = XcodeSet::with_capacity(pool.capacity());
         Ok(Self {
             index: setup.index,
             cpu: setup.cpu,
@@ -130,6 +134,7 @@ impl Core {
             epoch: now,
             backlog: false,
             ssrc_state: RandomState::new().hash_one(setup.index) | 1,
+            xcode,
         })
     }
 
@@ -154,6 +159,8 @@ impl Core {
                     Timer::StatsReport => self.report_stats(),
                 }
             }
+            self.xcode
+                .run(&mut self.table, &mut self.counters, now, self.epoch);
             if self.commands.is_abandoned() && self.commands.is_empty() {
                 tracing::info!(core = self.index, "control side gone, media core stopping");
                 break;
@@ -184,7 +191,11 @@ impl Core {
             // Budget spent: go on at once. No room for replies: give the pump a moment.
             return if self.notifier.has_room() { 0 } else { 1 };
         }
-        match self.timers.next_timeout() {
+        let next = match (self.timers.next_timeout(), self.xcode.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
             None => MAX_SLEEP_MS,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(now);
@@ -342,6 +353,16 @@ impl Core {
                 self.reply(req, Ok(()));
                 return Flow::Stop;
             }
+            Command::Transcode {
+                req,
+                a,
+                b,
+                a_format,
+                b_format,
+            } => {
+                let result = self.transcode(a, b, &a_format, &b_format, now);
+                self.reply(req, result);
+            }
         }
         Flow::Continue
     }
@@ -431,9 +452,57 @@ impl Core {
             .get_mut(endpoint)
             .ok_or(ErrorCode::UnknownEndpoint)?;
         let peer = ep.peer.take().ok_or(ErrorCode::NotBridged)?;
+        let mut stopped = ep.xcode.take();
         if let Some(other) = self.table.slot_mut(peer) {
             other.peer = None;
+            if let Some(x) = other.xcode.take() {
+                stopped = stopped.or(Some(x));
+            }
         }
+        if stopped.is_some() {
+            self.xcode.remove(endpoint.slot);
+            self.xcode.remove(peer);
+            tracing::debug!(core = self.index, "transcoding bridge stopped");
+        }
+        Ok(())
+    }
+
+    /// Bridges `a` and `b` in transcoding mode: codec state for both directions is built
+    /// here, once.
+    fn transcode(
+        &mut self,
+        a: EndpointHandle,
+        b: EndpointHandle,
+        a_format: &warden_shared::LegFormat,
+        b_format: &warden_shared::LegFormat,
+        now: Instant,
+    ) -> Result<(), ErrorCode> {
+        let (sa, sb) = (self.next_ssrc(), self.next_ssrc());
+        let (seq, ts) = (self.next_ssrc(), self.next_ssrc());
+        // What a's party sends goes out to b's party, and the other way round.
+        let a_to_b = Xcode::new(a_format, b_format, sb, seq as u16, ts)?;
+        let b_to_a = Xcode::new(
+            b_format,
+            a_format,
+            sa,
+            (seq >> 16) as u16,
+            ts.rotate_left(16),
+        )?;
+        self.bridge(a, b)?;
+        let (ea, eb) = self
+            .table
+            .pair_mut(a.slot, b.slot)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        ea.xcode = Some(Box::new(a_to_b));
+        eb.xcode = Some(Box::new(b_to_a));
+        self.xcode.add(a.slot, now);
+        self.xcode.add(b.slot, now);
+        tracing::debug!(
+            core = self.index,
+            ?a_format,
+            ?b_format,
+            "transcoding bridge started"
+        );
         Ok(())
     }
 

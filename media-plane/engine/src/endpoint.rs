@@ -68,6 +68,8 @@ pub(crate) struct Endpoint {
     pub(crate) dropped_stranger: u32,
     pub(crate) last_rx: Instant,
     pub(crate) timeout_reported: bool,
+    /// Transcoding state when bridged in transcoding mode (decodes what this party sends).
+    pub(crate) xcode: Option<Box<crate::transcode::Xcode>>,
     // The sockets are declared last: they close when the endpoint is dropped.
     _rtp: socket2::Socket,
     _rtcp: socket2::Socket,
@@ -108,6 +110,7 @@ impl Endpoint {
             dropped_stranger: 0,
             last_rx: now,
             timeout_reported: false,
+            xcode: None,
             _rtp: rtp,
             _rtcp: rtcp,
         }

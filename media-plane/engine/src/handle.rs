@@ -16,7 +16,8 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use tokio::sync::{broadcast, oneshot};
 use warden_shared::{
-    core_rings, Command, CommandProducer, Direction, Event, RemoteSpec, RequestId, StreamStats,
+    core_rings, Command, CommandProducer, Direction, Event, LegFormat, RemoteSpec, RequestId,
+    StreamStats,
 };
 
 use crate::config::EngineConfig;
@@ -333,6 +334,33 @@ impl MediaPlane {
                 req,
                 a: a.handle,
                 b: b.handle,
+            })
+            .await?,
+        )
+    }
+
+    /// Bridges two endpoints of the same core in transcoding mode: what `a`'s party sends
+    /// in `a_format` reaches `b`'s party in `b_format`, and the other way round.
+    pub async fn transcode(
+        &self,
+        a: EndpointId,
+        b: EndpointId,
+        a_format: LegFormat,
+        b_format: LegFormat,
+    ) -> Result<(), MediaError> {
+        if a.core != b.core {
+            return Err(MediaError::CrossCore {
+                a: a.core,
+                b: b.core,
+            });
+        }
+        done(
+            self.request(a.core, |req| Command::Transcode {
+                req,
+                a: a.handle,
+                b: b.handle,
+                a_format,
+                b_format,
             })
             .await?,
         )

@@ -18,10 +18,11 @@ mod pump;
 mod relay;
 mod sys;
 mod timers;
+mod transcode;
 
 pub use config::{default_cores, EngineConfig};
 pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
-pub use warden_shared::{Direction, PtMap, RemoteSpec, StreamStats};
+pub use warden_shared::{Direction, LegFormat, PtMap, RemoteSpec, StreamStats, WireCodec};
