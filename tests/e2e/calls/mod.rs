@@ -8,6 +8,7 @@
 //! packets come from.
 
 mod support;
+mod transcode;
 
 use std::time::{Duration, Instant};
 

@@ -343,7 +343,10 @@ mod tests {
             telephone_event: Some(101),
         });
         assert_eq!(f.codec, WireCodec::Opus);
-        assert_eq!((f.payload_type, f.clock_rate, f.ptime_ms), (111, 48_000, 20));
+        assert_eq!(
+            (f.payload_type, f.clock_rate, f.ptime_ms),
+            (111, 48_000, 20)
+        );
         assert_eq!(f.telephone_event, Some(101));
         for (c, w) in [
             (VoiceCodec::Pcmu, WireCodec::Pcmu),
