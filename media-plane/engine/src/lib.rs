@@ -25,4 +25,6 @@ pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
+#[doc(hidden)]
+pub use transcode::FramePath;
 pub use warden_shared::{Direction, LegFormat, PtMap, RemoteSpec, StreamStats, WireCodec};

@@ -322,5 +322,27 @@ impl PacketPath<'_> {
     }
 }
 
+/// One direction of the transcoding bridge without sockets, for benchmarks: the same
+/// packet-path and timer-path code the core runs.
+#[doc(hidden)]
+pub struct FramePath(Xcode);
+
+impl FramePath {
+    /// Decodes `from`, encodes `to`.
+    pub fn new(from: LegFormat, to: LegFormat) -> Result<Self, ErrorCode> {
+        Xcode::new(&from, &to, 0x5eed_5eed, 0, 0).map(FramePath)
+    }
+
+    /// The packet path for one received RTP packet; true when it was buffered.
+    pub fn ingest(&mut self, now_ms: u64, packet: &[u8]) -> bool {
+        self.0.ingest(now_ms, packet) == Ingest::Buffered
+    }
+
+    /// The timer path for one 20 ms frame; the length of the RTP packet built, if any.
+    pub fn tick(&mut self, now_ms: u64) -> Option<usize> {
+        self.0.tick(now_ms).map(<[u8]>::len)
+    }
+}
+
 #[cfg(test)]
 mod tests;
