@@ -78,7 +78,7 @@ fn bench_direction(
         let p = &mut input[n as usize % LOOP];
         stamp(p, n, step);
         let now_ms = 1000 + u64::from(n) * 20;
-        let buffered = path.ingest(now_ms, black_box(p));
+        let buffered = path.ingest(now_ms, black_box(p.as_mut_slice()));
         black_box((buffered, path.tick(now_ms + 5)))
     };
     // Past the jitter buffer's initial delay: every frame decodes and encodes.

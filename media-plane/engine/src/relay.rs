@@ -90,11 +90,13 @@ impl PacketPath<'_> {
         let Some(peer) = self.accept(handle, on_rtcp_port, src, inspected) else {
             return;
         };
-        if let Some((bytes, _, _)) = batch.datagram(i) {
-            let rtp = matches!(inspected, Inspected::Rtp(_));
-            if self.transcoded(bytes, handle.slot, rtp) {
-                return;
-            }
+        if self.transcoded(
+            batch,
+            i,
+            handle.slot,
+            matches!(inspected, Inspected::Rtp(_)),
+        ) {
+            return;
         }
         let Some((a, b)) = self.table.pair_mut(handle.slot, peer) else {
             self.counters.drop(DropReason::NoRoute);

@@ -18,7 +18,7 @@ use warden_shared::{ErrorCode, LegFormat, WireCodec};
 use crate::endpoint::EndpointTable;
 use crate::load::{DropReason, LocalCounters};
 use crate::relay::PacketPath;
-use crate::sys;
+use crate::sys::{self, Batch};
 
 /// Frame duration of the bridge (the pacing of what it sends).
 pub(crate) const FRAME: Duration = Duration::from_millis(20);
@@ -47,7 +47,10 @@ pub(crate) fn params(f: &LegFormat) -> Result<CodecParams, ErrorCode> {
 pub(crate) enum Ingest {
     /// Stored in the jitter buffer.
     Buffered,
-    /// Not the negotiated voice payload type (or not RTP at all).
+    /// A `telephone-event` packet, rewritten in place into the bridge's outgoing stream:
+    /// send it on to the other party.
+    Relay,
+    /// Not the negotiated voice or event payload type (or not RTP at all).
     Ignored,
 }
 
@@ -56,6 +59,7 @@ pub(crate) enum Ingest {
 pub(crate) struct XcodeCounters {
     pub(crate) ingested: u64,
     pub(crate) ignored: u64,
+    pub(crate) events: u64,
     pub(crate) sent: u64,
     pub(crate) concealed: u64,
     pub(crate) errors: u64,
@@ -78,6 +82,10 @@ pub(crate) struct Xcode {
     ts_step: u32,
     /// The next packet sent starts a talk-spurt.
     marker: bool,
+    /// `telephone-event` payload types (in, out) when both legs have one.
+    events: Option<(u8, u8)>,
+    /// RTP timestamp of the last event received, and the one it was given outgoing.
+    event_ts: Option<(u32, u32)>,
     packet: Vec<u8>,
     pub(crate) counters: XcodeCounters,
 }
@@ -113,6 +121,11 @@ impl Xcode {
             ts,
             ts_step: enc.timestamp_step(),
             marker: true,
+            events: from
+                .telephone_event
+                .zip(to.telephone_event)
+                .map(|(i, o)| (i, o & 0x7f)),
+            event_ts: None,
             packet: vec![0; PACKET_LEN],
             jb,
             resampler,
@@ -121,12 +134,34 @@ impl Xcode {
         })
     }
 
-    /// Packet path: one datagram the party sent. Only its voice payload type is taken.
-    pub(crate) fn ingest(&mut self, now_ms: u64, bytes: &[u8]) -> Ingest {
+    /// Packet path: one datagram the party sent. Voice goes into the jitter buffer;
+    /// `telephone-event` is rewritten in place (payload type, the bridge's SSRC, sequence
+    /// number and timestamp) to be relayed.
+    pub(crate) fn ingest(&mut self, now_ms: u64, bytes: &mut [u8]) -> Ingest {
         let Ok(p) = RtpPacket::parse(bytes) else {
             self.counters.ignored += 1;
             return Ingest::Ignored;
         };
+        let plain = p.header_len() == RTP_HEADER && p.padding_len() == 0;
+        if let Some((_, te_out)) = self.events.filter(|(i, _)| *i == p.payload_type() && plain) {
+            let ts_in = p.timestamp();
+            let marker = p.marker();
+            let ts_out = match self.event_ts {
+                Some((i, o)) if i == ts_in => o,
+                // A new event starts at the outgoing stream's current time.
+                _ => self.ts,
+            };
+            self.event_ts = Some((ts_in, ts_out));
+            let h = &mut bytes[..RTP_HEADER];
+            h[0] = 0x80;
+            h[1] = te_out | if marker { 0x80 } else { 0 };
+            h[2..4].copy_from_slice(&self.seq.to_be_bytes());
+            h[4..8].copy_from_slice(&ts_out.to_be_bytes());
+            h[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+            self.seq = self.seq.wrapping_add(1);
+            self.counters.events += 1;
+            return Ingest::Relay;
+        }
         if p.payload_type() != self.pt_in {
             self.counters.ignored += 1;
             return Ingest::Ignored;
@@ -303,9 +338,10 @@ fn send_frame(table: &mut EndpointTable, counters: &mut LocalCounters, slot: u32
 }
 
 impl PacketPath<'_> {
-    /// Packet path hook: a datagram for a transcoding endpoint goes into its jitter buffer
-    /// and is never relayed. Returns false for endpoints that relay.
-    pub(crate) fn transcoded(&mut self, bytes: &[u8], slot: u32, rtp: bool) -> bool {
+    /// Packet path hook: voice for a transcoding endpoint goes into its jitter buffer,
+    /// `telephone-event` is rewritten in place and queued for the peer; nothing else is
+    /// relayed. Returns false for endpoints that relay.
+    pub(crate) fn transcoded(&mut self, batch: &mut Batch, i: usize, slot: u32, rtp: bool) -> bool {
         let Some(x) = self
             .table
             .slot_mut(slot)
@@ -313,10 +349,39 @@ impl PacketPath<'_> {
         else {
             return false;
         };
+        let Some((bytes, _, _)) = batch.datagram(i) else {
+            return true;
+        };
         let now_ms = self.now_ns / 1_000_000;
         // RTCP of a terminated stream describes packets the other party never sees.
-        if !rtp || x.ingest(now_ms, bytes) == Ingest::Ignored {
-            self.counters.drop(DropReason::Rewrite);
+        let outcome = if rtp {
+            x.ingest(now_ms, bytes)
+        } else {
+            Ingest::Ignored
+        };
+        let len = bytes.len();
+        match outcome {
+            Ingest::Buffered => {}
+            Ingest::Ignored => self.counters.drop(DropReason::Rewrite),
+            Ingest::Relay => {
+                let peer = self.table.slot_mut(slot).and_then(|e| e.peer);
+                let Some((a, b)) = peer.and_then(|p| self.table.pair_mut(slot, p)) else {
+                    self.counters.drop(DropReason::NoRoute);
+                    return true;
+                };
+                if !a.direction.receives() || !b.direction.sends() {
+                    self.counters.drop(DropReason::Direction);
+                    return true;
+                }
+                match b.rtp_destination() {
+                    Some(dest) => {
+                        b.packets_sent += 1;
+                        b.bytes_sent += len.saturating_sub(RTP_HEADER) as u64;
+                        batch.queue_send(i, len, b.rtp_fd, dest);
+                    }
+                    None => self.counters.drop(DropReason::NoRoute),
+                }
+            }
         }
         true
     }
@@ -334,7 +399,7 @@ impl FramePath {
     }
 
     /// The packet path for one received RTP packet; true when it was buffered.
-    pub fn ingest(&mut self, now_ms: u64, packet: &[u8]) -> bool {
+    pub fn ingest(&mut self, now_ms: u64, packet: &mut [u8]) -> bool {
         self.0.ingest(now_ms, packet) == Ingest::Buffered
     }
 

@@ -2,10 +2,11 @@
 //! only opus/48000/2 through the real server. The test plays a 1 kHz PCMU tone from the
 //! caller's media socket and a 440 Hz Opus tone from the callee's, decodes what each side
 //! receives from the media plane (Opus with the `opus` crate, µ-law by hand) and checks the
-//! dominant frequency and the level; the call record names both codecs.
+//! dominant frequency and the level; a DTMF event (RFC 4733) from the caller reaches the
+//! callee inside the bridge's Opus stream; the call record names both codecs.
 
 use std::f64::consts::PI;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use warden_storage::Disposition;
@@ -63,6 +64,17 @@ fn power(x: &[i16], rate: u32, freq: f64) -> f64 {
 
 fn rms(x: &[i16]) -> f64 {
     (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+/// What the callee's socket received: (source, payload type, SSRC, payload).
+fn drain_with_ssrc(sock: &UdpSocket, into: &mut Vec<(SocketAddr, u8, u32, Vec<u8>)>) {
+    let mut buf = [0u8; 2048];
+    while let Ok((n, from)) = sock.recv_from(&mut buf) {
+        if n >= 12 {
+            let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+            into.push((from, buf[1] & 0x7f, ssrc, buf[12..n].to_vec()));
+        }
+    }
 }
 
 fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
@@ -124,8 +136,28 @@ fn pcmu_caller_and_opus_callee_hear_each_other_through_the_transcoder() {
                 .map(ulaw_encode)
                 .collect();
             let ts = i as u32;
-            ta.send_to(&rtp(0, i as u16, ts * 160, 0x1111_1111, &pcmu), a_ep)
+            // Digit 5 for 60 ms in the middle (RFC 4733: marker first, end bit last).
+            let seq = i as u16 + if i > 60 { 4 } else { 0 };
+            ta.send_to(&rtp(0, seq, ts * 160, 0x1111_1111, &pcmu), a_ep)
                 .unwrap();
+            if i == 60 {
+                for k in 0..4u16 {
+                    let end = if k == 3 { 0x8a } else { 0x0a };
+                    let dur = (160 * (k + 1)).min(480).to_be_bytes();
+                    let pt = if k == 0 { 0x80 | 101 } else { 101 };
+                    ta.send_to(
+                        &rtp(
+                            pt,
+                            seq + 1 + k,
+                            ts * 160,
+                            0x1111_1111,
+                            &[5, end, dur[0], dur[1]],
+                        ),
+                        a_ep,
+                    )
+                    .unwrap();
+                }
+            }
             let n = enc
                 .encode(&tone(48_000, 440.0, i * 960, 960), &mut opus_buf)
                 .unwrap();
@@ -137,11 +169,11 @@ fn pcmu_caller_and_opus_callee_hear_each_other_through_the_transcoder() {
             let next = t0 + Duration::from_millis(20 * (i as u64 + 1));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
             drain(&ta, &mut at_a);
-            drain(&tb, &mut at_b);
+            drain_with_ssrc(&tb, &mut at_b);
         }
         std::thread::sleep(Duration::from_millis(300));
         drain(&ta, &mut at_a);
-        drain(&tb, &mut at_b);
+        drain_with_ssrc(&tb, &mut at_b);
 
         let only = |got: &[(SocketAddr, u8, Vec<u8>)], from: SocketAddr, pt: u8| {
             got.iter()
@@ -149,7 +181,30 @@ fn pcmu_caller_and_opus_callee_hear_each_other_through_the_transcoder() {
                 .map(|(_, _, payload)| payload.clone())
                 .collect::<Vec<_>>()
         };
-        // The callee gets Opus from its endpoint, carrying the caller's 1 kHz.
+        // The callee gets Opus from its endpoint, carrying the caller's 1 kHz, and the
+        // caller's digit in the same stream (same SSRC, telephone-event 101).
+        let ssrcs: Vec<u32> = at_b
+            .iter()
+            .filter(|(src, pt, _, _)| *src == b_ep && *pt == opus_pt)
+            .map(|(_, _, ssrc, _)| *ssrc)
+            .collect();
+        assert!(
+            ssrcs.windows(2).all(|w| w[0] == w[1]),
+            "one SSRC from the bridge"
+        );
+        let events: Vec<_> = at_b
+            .iter()
+            .filter(|(src, pt, _, _)| *src == b_ep && *pt == 101)
+            .collect();
+        assert_eq!(events.len(), 4, "the four event packets reach the callee");
+        assert!(events
+            .iter()
+            .all(|(_, _, ssrc, p)| Some(ssrc) == ssrcs.first() && p[0] == 5));
+        assert_eq!(events[3].3[1] & 0x80, 0x80, "the end bit is kept");
+        let at_b: Vec<(SocketAddr, u8, Vec<u8>)> = at_b
+            .into_iter()
+            .map(|(src, pt, _, p)| (src, pt, p))
+            .collect();
         let opus_in = only(&at_b, b_ep, opus_pt);
         assert!(
             opus_in.len() >= FRAMES - 20,

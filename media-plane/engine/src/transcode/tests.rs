@@ -61,7 +61,7 @@ fn run(x: &mut Xcode, input: &[Vec<u8>], lost: &[usize]) -> Vec<Vec<u8>> {
         let t = 1000 + i as u64 * 20;
         if let Some(p) = input.get(i) {
             if !lost.contains(&i) {
-                assert_eq!(x.ingest(t, p), Ingest::Buffered);
+                assert_eq!(x.ingest(t, &mut p.clone()), Ingest::Buffered);
             }
         }
         if let Some(p) = x.tick(t + 5) {
@@ -136,9 +136,13 @@ fn other_payload_types_and_garbage_are_ignored() {
     let from = format(WireCodec::Pcmu, 0, 8000);
     let to = format(WireCodec::G722, 9, 8000);
     let mut x = Xcode::new(&from, &to, 7, 0, 0).unwrap();
-    let dtmf = [0x80, 101, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 1, 0, 0, 160];
-    assert_eq!(x.ingest(0, &dtmf), Ingest::Ignored);
-    assert_eq!(x.ingest(0, &[1, 2, 3]), Ingest::Ignored);
+    let mut dtmf = [0x80, 101, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 1, 0, 0, 160];
+    assert_eq!(
+        x.ingest(0, &mut dtmf),
+        Ingest::Ignored,
+        "no event type negotiated"
+    );
+    assert_eq!(x.ingest(0, &mut [1, 2, 3]), Ingest::Ignored);
     assert_eq!(x.counters.ignored, 2);
     // Nothing received: nothing sent.
     assert!((0..10).all(|i| x.tick(i * 20).is_none()));
@@ -166,4 +170,44 @@ fn the_schedule_catches_up_then_resets() {
     assert!(set.deadline().is_some());
     set.remove(4);
     assert_eq!(set.deadline(), None);
+}
+
+#[test]
+fn telephone_events_join_the_outgoing_stream() {
+    let mut from = format(WireCodec::Pcmu, 0, 8000);
+    let mut to = format(WireCodec::Opus, 96, 48_000);
+    from.telephone_event = Some(101);
+    to.telephone_event = Some(100);
+    let mut x = Xcode::new(&from, &to, 0x0bad_cafe, 500, 96_000).unwrap();
+    let event = |seq: u16, ts: u32, marker: bool, end: bool| {
+        let mut p = vec![0x80, 101 | if marker { 0x80 } else { 0 }];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&[9, 9, 9, 9, 5, if end { 0x8a } else { 0x0a }, 0, 160]);
+        p
+    };
+    let mut first = event(7, 1600, true, false);
+    assert_eq!(x.ingest(0, &mut first), Ingest::Relay);
+    assert_eq!(first[1], 0x80 | 100, "marker kept, payload type mapped");
+    assert_eq!(u16::from_be_bytes([first[2], first[3]]), 500);
+    assert_eq!(
+        u32::from_be_bytes([first[4], first[5], first[6], first[7]]),
+        96_000
+    );
+    assert_eq!(&first[8..12], &0x0bad_cafeu32.to_be_bytes());
+    assert_eq!(
+        &first[12..],
+        &[5, 0x0a, 0, 160],
+        "the event itself is untouched"
+    );
+    // The same event keeps its timestamp; the sequence goes on.
+    let mut end = event(8, 1600, false, true);
+    assert_eq!(x.ingest(0, &mut end), Ingest::Relay);
+    assert_eq!(u16::from_be_bytes([end[2], end[3]]), 501);
+    assert_eq!(u32::from_be_bytes([end[4], end[5], end[6], end[7]]), 96_000);
+    assert_eq!(x.counters.events, 2);
+    // A packet with CSRCs cannot be rewritten in place: ignored.
+    let mut csrc = event(9, 3200, false, false);
+    csrc[0] = 0x81;
+    assert_eq!(x.ingest(0, &mut csrc), Ingest::Ignored);
 }
