@@ -90,6 +90,7 @@ pub(crate) fn answered(
         }
     }
     if let Some(p) = &plan {
+        d.transcoded = true;
         ctx.action(Action::Transcode {
             call: d.id,
             a: p.a,

@@ -189,3 +189,54 @@ fn transcoding_can_be_turned_off() {
     assert!(offer.contains("m=audio 30002 RTP/AVP 0 101\r\n"), "{offer}");
     assert_eq!(crate::sim::parse(&fin).status(), Some(488));
 }
+
+#[test]
+fn mid_call_offers_of_a_transcoded_call_stay_transcoded() {
+    let (mut sim, mut alice, mut bob) = setup();
+    let bob_sdp = answer("m=audio 6000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n");
+    let (_, ok) = call(&mut sim, &mut alice, &mut bob, PCMU_ONLY, &bob_sdp);
+    sim.send(alice.addr, &alice.ack(&ok));
+    assert_eq!(sim.transcodes.len(), 1);
+
+    // The caller holds with its own codec; the callee answers in Opus.
+    let hold = PCMU_ONLY.replace("o=alice 1 1", "o=alice 1 2") + "a=sendonly\r\n";
+    sim.send(alice.addr, &alice.request(Method::Invite, Some(&hold), &[]));
+    let breinv = sim.expect_request(bob.addr, Method::Invite);
+    let offer = body(&breinv);
+    assert!(offer.contains("a=rtpmap:96 opus/48000/2\r\n"), "{offer}");
+    assert!(offer.contains("a=sendonly\r\n"), "{offer}");
+    let held = bob_sdp.replace("o=bob 7 7", "o=bob 7 8") + "a=recvonly\r\n";
+    sim.send(bob.addr, &bob.respond(&breinv, 200, Some(&held), &[]));
+    sim.expect_request(bob.addr, Method::Ack);
+    let aok = sim.expect_response(alice.addr, 200, Method::Invite);
+    let text = body(&aok);
+    assert!(text.contains("m=audio 30000 RTP/AVP 0\r\n"), "{text}");
+    assert!(text.contains("a=recvonly\r\n"), "{text}");
+    sim.send(alice.addr, &alice.ack(&aok));
+    assert_eq!(sim.transcodes.len(), 2);
+    let (_, a, b) = sim.transcodes[1];
+    assert_eq!((a.codec, b.codec), (VoiceCodec::Pcmu, VoiceCodec::Opus));
+    assert_eq!(
+        sim.media_for(Leg::B).last().unwrap().1,
+        crate::MediaDirection::SendOnly
+    );
+
+    // The callee re-offers in Opus; the caller answers PCMU; the legs keep their order.
+    let resume = bob_sdp.replace("o=bob 7 7", "o=bob 7 9");
+    sim.send(bob.addr, &bob.request(Method::Invite, Some(&resume), &[]));
+    let areinv = sim.expect_request(alice.addr, Method::Invite);
+    let offer = body(&areinv);
+    assert!(
+        offer.contains("m=audio 30000 RTP/AVP 96 9 0 8 97\r\n"),
+        "{offer}"
+    );
+    let mine = PCMU_ONLY.replace("o=alice 1 1", "o=alice 1 3");
+    sim.send(alice.addr, &alice.respond(&areinv, 200, Some(&mine), &[]));
+    let bok = sim.expect_response(bob.addr, 200, Method::Invite);
+    let text = body(&bok);
+    assert!(text.contains("m=audio 30002 RTP/AVP 96\r\n"), "{text}");
+    assert!(!text.contains("PCMU"), "{text}");
+    let (_, a, b) = sim.transcodes[2];
+    assert_eq!((a.codec, b.codec), (VoiceCodec::Pcmu, VoiceCodec::Opus));
+    assert_eq!(sim.b2bua.calls()[0].codec.as_deref(), Some("PCMU<->opus"));
+}
