@@ -24,9 +24,18 @@ use crate::sys::{self, Batch};
 pub(crate) const FRAME: Duration = Duration::from_millis(20);
 /// Ticks run to catch up after a late wake-up before the schedule is reset.
 const MAX_CATCH_UP: u32 = 5;
-/// Largest RTP packet the bridge builds.
-const PACKET_LEN: usize = 1500;
 const RTP_HEADER: usize = 12;
+/// Most 20 ms frames in one outgoing packet (60 ms).
+const MAX_FRAMES_PER_PACKET: u16 = 3;
+
+/// 20 ms frames per packet sent to a party: its ptime when that is 20, 40 or 60 ms (Opus
+/// packets stay at 20 ms: its frames cannot simply be concatenated).
+fn frames_per_packet(f: &LegFormat) -> usize {
+    if f.codec == WireCodec::Opus {
+        return 1;
+    }
+    usize::from((f.ptime_ms / 20).clamp(1, MAX_FRAMES_PER_PACKET))
+}
 
 /// Decoder parameters for what a party speaks.
 pub(crate) fn params(f: &LegFormat) -> Result<CodecParams, ErrorCode> {
@@ -82,6 +91,12 @@ pub(crate) struct Xcode {
     ts_step: u32,
     /// The next packet sent starts a talk-spurt.
     marker: bool,
+    /// 20 ms frames per packet, frames already in the packet being built, its payload
+    /// length so far and its timestamp.
+    frames: usize,
+    pending: usize,
+    payload_len: usize,
+    packet_ts: u32,
     /// `telephone-event` payload types (in, out) when both legs have one.
     events: Option<(u8, u8)>,
     /// RTP timestamp of the last event received, and the one it was given outgoing.
@@ -121,12 +136,16 @@ impl Xcode {
             ts,
             ts_step: enc.timestamp_step(),
             marker: true,
+            frames: frames_per_packet(to),
+            pending: 0,
+            payload_len: 0,
+            packet_ts: ts,
             events: from
                 .telephone_event
                 .zip(to.telephone_event)
                 .map(|(i, o)| (i, o & 0x7f)),
             event_ts: None,
-            packet: vec![0; PACKET_LEN],
+            packet: vec![0; RTP_HEADER + enc.max_payload_len() * frames_per_packet(to)],
             jb,
             resampler,
             enc,
@@ -195,6 +214,8 @@ impl Xcode {
         if kind == FrameKind::Silence {
             self.fifo_len = 0;
             self.marker = true;
+            self.pending = 0;
+            self.payload_len = 0;
             return None;
         }
         if kind != FrameKind::Decoded {
@@ -207,29 +228,41 @@ impl Xcode {
         if self.fifo_len < self.out_frame {
             return None;
         }
-        let len = match self
-            .enc
-            .encode(&self.fifo[..self.out_frame], &mut self.packet[RTP_HEADER..])
-        {
+        if self.pending == 0 {
+            self.packet_ts = ts;
+        }
+        let start = RTP_HEADER + self.payload_len;
+        let out = self.packet.get_mut(start..).unwrap_or_default();
+        let len = match self.enc.encode(&self.fifo[..self.out_frame], out) {
             Ok(len) => len,
             Err(_) => {
                 self.counters.errors += 1;
                 self.fifo_len = 0;
+                self.pending = 0;
+                self.payload_len = 0;
                 return None;
             }
         };
         self.fifo.copy_within(self.out_frame..self.fifo_len, 0);
         self.fifo_len -= self.out_frame;
+        self.payload_len += len;
+        self.pending += 1;
+        if self.pending < self.frames {
+            return None;
+        }
+        let total = RTP_HEADER + self.payload_len;
+        self.pending = 0;
+        self.payload_len = 0;
         let h = &mut self.packet[..RTP_HEADER];
         h[0] = 0x80;
         h[1] = self.pt_out | if self.marker { 0x80 } else { 0 };
         h[2..4].copy_from_slice(&self.seq.to_be_bytes());
-        h[4..8].copy_from_slice(&ts.to_be_bytes());
+        h[4..8].copy_from_slice(&self.packet_ts.to_be_bytes());
         h[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         self.seq = self.seq.wrapping_add(1);
         self.marker = false;
         self.counters.sent += 1;
-        self.packet.get(..RTP_HEADER + len)
+        self.packet.get(..total)
     }
 }
 

@@ -211,3 +211,41 @@ fn telephone_events_join_the_outgoing_stream() {
     csrc[0] = 0x81;
     assert_eq!(x.ingest(0, &mut csrc), Ingest::Ignored);
 }
+
+#[test]
+fn packets_follow_the_receiving_partys_ptime() {
+    let input = packets(CodecParams::opus(48_000), 111, &tone(48_000, 440.0, 48_000));
+    let from = format(WireCodec::Opus, 111, 48_000);
+    let mut to = format(WireCodec::Pcmu, 0, 8000);
+    to.ptime_ms = 40;
+    let mut x = Xcode::new(&from, &to, 7, 0, 0).unwrap();
+    let out = run(&mut x, &input, &[]);
+    assert!(out.len() >= 23, "{} packets of 40 ms", out.len());
+    assert!(out.iter().all(|p| p.len() == RTP_HEADER + 320));
+    let ts = |p: &Vec<u8>| u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    let seq = |p: &Vec<u8>| u16::from_be_bytes([p[2], p[3]]);
+    for w in out.windows(2) {
+        assert_eq!(ts(&w[1]).wrapping_sub(ts(&w[0])), 320);
+        assert_eq!(seq(&w[1]).wrapping_sub(seq(&w[0])), 1);
+    }
+    let pcm = decode(CodecParams::pcmu(), &out);
+    let steady = &pcm[1600..pcm.len() - 800];
+    assert!(power(steady, 8000, 440.0) > 100.0 * power(steady, 8000, 1000.0));
+
+    // Opus stays at 20 ms; L16 at 48 kHz fits its 1920-byte frames.
+    assert_eq!(
+        frames_per_packet(&LegFormat {
+            ptime_ms: 60,
+            ..from
+        }),
+        1
+    );
+    let l16 = LegFormat {
+        ptime_ms: 30,
+        ..format(WireCodec::L16, 97, 48_000)
+    };
+    assert_eq!(frames_per_packet(&l16), 1);
+    let mut x = Xcode::new(&from, &l16, 7, 0, 0).unwrap();
+    let out = run(&mut x, &input, &[]);
+    assert!(out.len() >= 45 && out.iter().all(|p| p.len() == RTP_HEADER + 1920));
+}
