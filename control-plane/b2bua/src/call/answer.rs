@@ -48,6 +48,12 @@ pub(crate) fn answered(
         Ok(Some(s)) => sdp::intersect(&b.offer, &s)
             .map(|a| Negotiated::Relay(Box::new(a)))
             .map_err(|_| (488, "Not Acceptable Here")),
+        // The early answer stands: negotiated again, it gives the same relay or plan.
+        Ok(None) if ctx.config.transcoding => branch
+            .early_sdp
+            .as_ref()
+            .and_then(|s| transcode::negotiate(&d.a.offer, s).ok())
+            .ok_or((502, "Bad Gateway")),
         Ok(None) => branch
             .early_sdp
             .clone()

@@ -240,3 +240,31 @@ fn mid_call_offers_of_a_transcoded_call_stay_transcoded() {
     assert_eq!((a.codec, b.codec), (VoiceCodec::Pcmu, VoiceCodec::Opus));
     assert_eq!(sim.b2bua.calls()[0].codec.as_deref(), Some("PCMU<->opus"));
 }
+
+#[test]
+fn early_media_without_a_common_codec_is_transcoded_too() {
+    let (mut sim, mut alice, mut bob) = setup();
+    let bob_sdp = answer("m=audio 6000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n");
+    let inv = alice.invite("1002", Some(PCMU_ONLY), &[]);
+    sim.send(alice.addr, &inv);
+    sim.expect_response(alice.addr, 100, Method::Invite);
+    let binv = sim.expect_request(bob.addr, Method::Invite);
+    sim.send(bob.addr, &bob.respond(&binv, 183, Some(&bob_sdp), &[]));
+    let progress = sim.expect_response(alice.addr, 183, Method::Invite);
+    let text = body(&progress);
+    assert!(text.contains("m=audio 30000 RTP/AVP 0\r\n"), "{text}");
+    assert!(!text.contains("opus"), "{text}");
+    assert_eq!(sim.transcodes.len(), 1, "ringback is transcoded");
+    let bm = sim.media_for(Leg::B);
+    assert_eq!(bm.last().unwrap().0.unwrap().clock_rate, 48_000);
+    assert_eq!(sim.b2bua.calls()[0].codec.as_deref(), Some("PCMU<->opus"));
+
+    sim.send(bob.addr, &bob.respond(&binv, 200, Some(&bob_sdp), &[]));
+    sim.expect_request(bob.addr, Method::Ack);
+    let ok = sim.expect_response(alice.addr, 200, Method::Invite);
+    let text = body(&ok);
+    assert!(text.contains("m=audio 30000 RTP/AVP 0\r\n"), "{text}");
+    assert_eq!(sim.transcodes.len(), 2);
+    let (_, a, b) = sim.transcodes[1];
+    assert_eq!((a.codec, b.codec), (VoiceCodec::Pcmu, VoiceCodec::Opus));
+}
