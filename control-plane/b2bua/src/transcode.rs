@@ -161,9 +161,18 @@ pub(crate) fn plan(a_offer: &Sdp, b_answer: &Sdp) -> Option<Plan> {
         _ => (None, None),
     };
     let keep = |pt: u8, te: Option<u8>| -> Vec<u8> { std::iter::once(pt).chain(te).collect() };
+    let mut a_answer = restrict(a_offer, idx, &keep(a_pt, a_te));
+    if let Some(m) = a_answer.media.get_mut(idx) {
+        // The bridge decodes 20 ms frames: ask the caller for 20 ms packets.
+        m.attributes.retain(|a| a.name != "ptime");
+        m.attributes.push(Attribute {
+            name: Cow::Borrowed("ptime"),
+            value: Some(Cow::Borrowed("20")),
+        });
+    }
     Some(Plan {
         b_answer: restrict(b_answer, idx, &keep(b_pt, b_te)),
-        a_answer: restrict(a_offer, idx, &keep(a_pt, a_te)),
+        a_answer,
         a: LegCodec {
             codec: a_codec,
             payload_type: a_pt,
@@ -273,6 +282,7 @@ a=fmtp:111 useinbandfec=1\r\na=rtpmap:100 telephone-event/8000\r\n",
         assert_eq!(p.b.telephone_event, Some(100));
         assert_eq!(p.label(), "PCMU<->opus");
         assert_eq!(p.a_answer.media[0].formats, ["0", "101"]);
+        assert_eq!(p.a_answer.media[0].ptime(), Some(20), "20 ms asked for");
         assert_eq!(p.b_answer.media[0].formats, ["111", "100"]);
 
         // Without telephone-event on one side, neither leg keeps it.
