@@ -452,17 +452,26 @@ impl Core {
             .get_mut(endpoint)
             .ok_or(ErrorCode::UnknownEndpoint)?;
         let peer = ep.peer.take().ok_or(ErrorCode::NotBridged)?;
-        let mut stopped = ep.xcode.take();
-        if let Some(other) = self.table.slot_mut(peer) {
+        let mine = ep.xcode.take();
+        let theirs = self.table.slot_mut(peer).and_then(|other| {
             other.peer = None;
-            if let Some(x) = other.xcode.take() {
-                stopped = stopped.or(Some(x));
-            }
-        }
-        if stopped.is_some() {
+            other.xcode.take()
+        });
+        if mine.is_some() || theirs.is_some() {
             self.xcode.remove(endpoint.slot);
             self.xcode.remove(peer);
-            tracing::debug!(core = self.index, "transcoding bridge stopped");
+            let c = |x: &Option<Box<Xcode>>| x.as_ref().map(|x| x.counters).unwrap_or_default();
+            let (m, t) = (c(&mine), c(&theirs));
+            tracing::debug!(
+                core = self.index,
+                frames_sent = m.sent + t.sent,
+                packets_in = m.ingested + t.ingested,
+                concealed = m.concealed + t.concealed,
+                events = m.events + t.events,
+                ignored = m.ignored + t.ignored,
+                errors = m.errors + t.errors,
+                "transcoding bridge stopped"
+            );
         }
         Ok(())
     }
