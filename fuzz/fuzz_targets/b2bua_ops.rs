@@ -154,7 +154,7 @@ impl Harness {
                         assert!(a >= record.started_at && a <= record.ended_at);
                     }
                 }
-                Action::Event(_) | Action::Media { .. } => {}
+                Action::Event(_) | Action::Media { .. } | Action::Transcode { .. } => {}
                 other => self.pending.push(other),
             }
         }

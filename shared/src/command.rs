@@ -7,6 +7,7 @@ use crate::dtmf::{self, DtmfSpec};
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::media_ops::{self as ops, PromptName, RecordMode};
+use crate::transcode::{self, LegFormat, TAG_TRANSCODE};
 use crate::types::{Direction, EndpointHandle, PtMap, RequestId};
 
 const TAG_CREATE: u8 = 0x01;
@@ -184,6 +185,21 @@ pub enum Command {
         /// Target endpoint.
         endpoint: EndpointHandle,
     },
+    /// Bridge two endpoints of the same core in transcoding mode: what `a`'s party sends
+    /// (in `a_format`) is decoded and re-encoded in `b_format` towards `b`'s party, and the
+    /// other way round. `Bridge`/`Unbridge`/`Destroy` end it.
+    Transcode {
+        /// Request id.
+        req: RequestId,
+        /// First leg.
+        a: EndpointHandle,
+        /// Second leg.
+        b: EndpointHandle,
+        /// What `a`'s party speaks.
+        a_format: LegFormat,
+        /// What `b`'s party speaks.
+        b_format: LegFormat,
+    },
 }
 
 impl Command {
@@ -203,7 +219,8 @@ impl Command {
             | Command::StopRecording { req, .. }
             | Command::PlayPrompt { req, .. }
             | Command::PlayTone { req, .. }
-            | Command::StopPlayback { req, .. } => req,
+            | Command::StopPlayback { req, .. }
+            | Command::Transcode { req, .. } => req,
         }
     }
 
@@ -308,6 +325,21 @@ impl Command {
             Command::StopPlayback { req, endpoint } => {
                 ops::simple(ops::CMD_STOP_PLAYBACK, req, endpoint).finish()
             }
+            Command::Transcode {
+                req,
+                a,
+                b,
+                a_format,
+                b_format,
+            } => {
+                let mut w = Writer::new(TAG_TRANSCODE);
+                w.req(req);
+                w.endpoint(a);
+                w.endpoint(b);
+                transcode::write(&mut w, &a_format);
+                transcode::write(&mut w, &b_format);
+                w.finish()
+            }
         }
     }
 
@@ -399,6 +431,13 @@ impl Command {
             ops::CMD_STOP_PLAYBACK => Command::StopPlayback {
                 req,
                 endpoint: r.endpoint("endpoint")?,
+            },
+            TAG_TRANSCODE => Command::Transcode {
+                req,
+                a: r.endpoint("a")?,
+                b: r.endpoint("b")?,
+                a_format: transcode::read(&mut r, "a_format")?,
+                b_format: transcode::read(&mut r, "b_format")?,
             },
             tag => {
                 return Err(DecodeError::UnknownTag {
@@ -521,12 +560,35 @@ mod tests {
                 req: RequestId(15),
                 endpoint: ep(2, 3),
             },
+            Command::Transcode {
+                req: RequestId(10),
+                a: ep(1, 1),
+                b: ep(2, 5),
+                a_format: LegFormat {
+                    codec: crate::WireCodec::Pcmu,
+                    payload_type: 0,
+                    clock_rate: 8000,
+                    ptime_ms: 20,
+                    telephone_event: Some(101),
+                },
+                b_format: LegFormat {
+                    codec: crate::WireCodec::Opus,
+                    payload_type: 127,
+                    clock_rate: 48_000,
+                    ptime_ms: 60,
+                    telephone_event: None,
+                },
+            },
         ]
     }
 
     #[test]
     fn recording_and_playback_use_their_tag_range() {
-        for cmd in samples().into_iter().skip(10) {
+        for cmd in samples()
+            .into_iter()
+            .skip(10)
+            .filter(|c| !matches!(c, Command::Transcode { .. }))
+        {
             assert!((0x50..=0x5f).contains(&cmd.encode().0[0]), "{cmd:?}");
         }
         // A prompt name with a path separator or bytes after its length is refused.
@@ -556,6 +618,34 @@ mod tests {
         assert_eq!(
             Command::decode(&bad),
             Err(DecodeError::InvalidField { field: "freqs" })
+        );
+    }
+
+    #[test]
+    fn transcode_formats_are_validated() {
+        let Some(&cmd) = samples().last() else {
+            unreachable!()
+        };
+        let frame = cmd.encode();
+        // Tag, request id, two endpoints, then the first format's codec byte.
+        let codec_at = 1 + 8 + 8 + 8;
+        let mut bad = frame;
+        bad.0[codec_at] = 0;
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "a_format" })
+        );
+        let mut bad = frame;
+        bad.0[codec_at + 1] = 128; // payload type above 127
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = frame;
+        bad.0[codec_at + 8] = 200; // telephone-event neither absent nor 7-bit
+        assert!(Command::decode(&bad).is_err());
+        let mut bad = frame;
+        bad.0[codec_at + 9] = 9; // second format's codec
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField { field: "b_format" })
         );
     }
 

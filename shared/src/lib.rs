@@ -14,6 +14,7 @@ mod event;
 mod frame;
 mod media_ops;
 mod ring;
+mod transcode;
 mod types;
 
 pub use command::{Command, RemoteSpec};
@@ -23,4 +24,5 @@ pub use event::{ErrorCode, Event, StreamStats};
 pub use frame::{Frame, FRAME_LEN};
 pub use media_ops::{recording_file_name, PromptName, RecordMode, PROMPT_NAME_MAX};
 pub use ring::{core_rings, CommandConsumer, CommandProducer, EventConsumer, EventProducer};
+pub use transcode::{LegFormat, WireCodec};
 pub use types::{Direction, EndpointHandle, PtMap, RequestId, PT_MAP_CAPACITY};

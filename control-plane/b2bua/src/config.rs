@@ -27,6 +27,9 @@ pub struct Config {
     pub linger: Duration,
     /// Transaction timers.
     pub txn: warden_sip_txn::Config,
+    /// Offer the callee the codecs the media plane can transcode that the caller lacks, and
+    /// transcode when the legs share no codec.
+    pub transcoding: bool,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             min_se: Duration::from_secs(90),
             linger: txn.t1.saturating_mul(64),
             txn,
+            transcoding: true,
         }
     }
 }

@@ -323,6 +323,60 @@ pub enum Action {
         /// The record.
         record: CallRecord,
     },
+    /// The legs share no codec: bridge the two endpoints in transcoding mode, decoding what
+    /// each party sends and re-encoding it in the other's codec. Follows the [`Action::Media`]
+    /// of both legs.
+    Transcode {
+        /// The call.
+        call: CallId,
+        /// The caller's codec (endpoint facing the caller).
+        a: LegCodec,
+        /// The callee's codec (endpoint facing the callee).
+        b: LegCodec,
+    },
+}
+
+/// A voice codec the media plane can decode and encode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VoiceCodec {
+    /// G.711 µ-law.
+    Pcmu,
+    /// G.711 A-law.
+    Pcma,
+    /// G.722.
+    G722,
+    /// Opus (RTP clock 48 kHz).
+    Opus,
+    /// Linear 16-bit PCM at the clock rate.
+    L16,
+}
+
+impl VoiceCodec {
+    /// The SDP encoding name.
+    pub fn name(self) -> &'static str {
+        match self {
+            VoiceCodec::Pcmu => "PCMU",
+            VoiceCodec::Pcma => "PCMA",
+            VoiceCodec::G722 => "G722",
+            VoiceCodec::Opus => "opus",
+            VoiceCodec::L16 => "L16",
+        }
+    }
+}
+
+/// What one leg of a transcoded call speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LegCodec {
+    /// The codec.
+    pub codec: VoiceCodec,
+    /// Its RTP payload type on this leg.
+    pub payload_type: u8,
+    /// Its RTP clock rate.
+    pub clock_rate: u32,
+    /// Packetization time in milliseconds.
+    pub ptime_ms: u16,
+    /// The `telephone-event` payload type on this leg, when both legs negotiated it.
+    pub telephone_event: Option<u8>,
 }
 
 /// What a call is doing, for listings.

@@ -5,7 +5,8 @@
 //! one state machine per call, each state a struct). The glue hands it parsed messages and
 //! `now`, answers its [`Action`]s (authenticate the caller, locate the callee, open media)
 //! and sends its [`Transmit`]s; time only moves through [`B2bua::handle_timeout`].
-//! Offer/answer with anchored media is in module `sdp`, dialogs in `dialog`, and `sim` (tests
+//! Offer/answer with anchored media is in module `sdp` (and, for legs without a common
+//! codec, `transcode`), dialogs in `dialog`, and `sim` (tests
 //! only) steps phones, the B2BUA and a scripted glue through simulated time.
 //!
 //! Nothing here reads the clock, spawns, or touches sockets, files or databases.
@@ -21,6 +22,7 @@ mod io;
 mod msg;
 mod sdp;
 mod timers;
+mod transcode;
 
 #[cfg(test)]
 mod sim;
@@ -33,8 +35,8 @@ pub use error::B2buaError;
 pub use ids::{CallId, Dest, Flow, Leg, Transport};
 pub use io::{
     Action, AuthRequest, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition,
-    DtmfFormats, HangupSide, LegInfo, Location, MediaAddrs, MediaDirection, Party, RemoteMedia,
-    Reply, Target, Transmit,
+    DtmfFormats, HangupSide, LegCodec, LegInfo, Location, MediaAddrs, MediaDirection, Party,
+    RemoteMedia, Reply, Target, Transmit, VoiceCodec,
 };
 pub use msg::request_key;
 pub use warden_sip_txn::TxId;

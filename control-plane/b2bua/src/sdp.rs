@@ -145,7 +145,7 @@ fn dtmf_formats(m: &MediaDescription<'_>) -> DtmfFormats {
 
 /// Encoding name and clock rate of a payload type: from its rtpmap, else the static table
 /// of RFC 3551.
-fn encoding(m: &MediaDescription<'_>, pt: u8) -> Option<(String, u32)> {
+pub(crate) fn encoding(m: &MediaDescription<'_>, pt: u8) -> Option<(String, u32)> {
     if let Some(map) = m.rtpmap(pt) {
         return Some((map.encoding.to_string(), map.clock_rate));
     }
@@ -167,7 +167,7 @@ fn clock_rate(m: &MediaDescription<'_>, pt: u8) -> u32 {
 }
 
 /// Formats that carry no voice: they never count as the call's codec.
-fn is_auxiliary(name: &str) -> bool {
+pub(crate) fn is_auxiliary(name: &str) -> bool {
     name.eq_ignore_ascii_case("telephone-event")
         || name.eq_ignore_ascii_case("CN")
         || name.eq_ignore_ascii_case("red")

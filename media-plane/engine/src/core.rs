@@ -25,6 +25,7 @@ use crate::record::Recorders;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch, Epoll, EventFd, BATCH};
 use crate::timers::{Timer, Timers};
+use crate::transcode::{Xcode, XcodeSet};
 use crate::writer::{self, WriterHandle};
 
 mod ops;
@@ -114,6 +115,8 @@ pub(crate) struct Core {
     prompts: Arc<Prompts>,
     /// Next 20 ms media tick, while recordings or playbacks run.
     next_tick: Option<Instant>,
+    /// Endpoints bridged in transcoding mode and their frame schedule.
+    xcode: XcodeSet,
 }
 
 impl Core {
@@ -134,6 +137,7 @@ impl Core {
                 None
             }
         };
+        let xcode = XcodeSet::with_capacity(pool.capacity());
         Ok(Self {
             index: setup.index,
             cpu: setup.cpu,
@@ -159,6 +163,7 @@ impl Core {
             writer,
             prompts: setup.prompts,
             next_tick: None,
+            xcode,
         })
     }
 
@@ -185,6 +190,8 @@ impl Core {
                     Timer::StatsReport => self.report_stats(),
                 }
             }
+            self.xcode
+                .run(&mut self.table, &mut self.counters, now, self.epoch);
             if self.commands.is_abandoned() && self.commands.is_empty() {
                 tracing::info!(core = self.index, "control side gone, media core stopping");
                 break;
@@ -227,7 +234,11 @@ impl Core {
         if self.writer_busy() {
             return 0;
         }
-        let next = match (self.timers.next_timeout(), self.media_deadline()) {
+        let media = match (self.media_deadline(), self.xcode.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let next = match (self.timers.next_timeout(), media) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -402,6 +413,16 @@ impl Core {
                 let result = crate::dtmf::configure(&mut self.table, endpoint, spec);
                 self.reply(req, result);
             }
+            Command::Transcode {
+                req,
+                a,
+                b,
+                a_format,
+                b_format,
+            } => {
+                let result = self.transcode(a, b, &a_format, &b_format, now);
+                self.reply(req, result);
+            }
             // Recording and playback, handled above.
             _ => {}
         }
@@ -493,9 +514,66 @@ impl Core {
             .get_mut(endpoint)
             .ok_or(ErrorCode::UnknownEndpoint)?;
         let peer = ep.peer.take().ok_or(ErrorCode::NotBridged)?;
-        if let Some(other) = self.table.slot_mut(peer) {
+        let mine = ep.xcode.take();
+        let theirs = self.table.slot_mut(peer).and_then(|other| {
             other.peer = None;
+            other.xcode.take()
+        });
+        if mine.is_some() || theirs.is_some() {
+            self.xcode.remove(endpoint.slot);
+            self.xcode.remove(peer);
+            let c = |x: &Option<Box<Xcode>>| x.as_ref().map(|x| x.counters).unwrap_or_default();
+            let (m, t) = (c(&mine), c(&theirs));
+            tracing::debug!(
+                core = self.index,
+                frames_sent = m.sent + t.sent,
+                packets_in = m.ingested + t.ingested,
+                concealed = m.concealed + t.concealed,
+                events = m.events + t.events,
+                ignored = m.ignored + t.ignored,
+                errors = m.errors + t.errors,
+                "transcoding bridge stopped"
+            );
         }
+        Ok(())
+    }
+
+    /// Bridges `a` and `b` in transcoding mode: codec state for both directions is built
+    /// here, once.
+    fn transcode(
+        &mut self,
+        a: EndpointHandle,
+        b: EndpointHandle,
+        a_format: &warden_shared::LegFormat,
+        b_format: &warden_shared::LegFormat,
+        now: Instant,
+    ) -> Result<(), ErrorCode> {
+        let (sa, sb) = (self.next_ssrc(), self.next_ssrc());
+        let (seq, ts) = (self.next_ssrc(), self.next_ssrc());
+        // What a's party sends goes out to b's party, and the other way round.
+        let a_to_b = Xcode::new(a_format, b_format, sb, seq as u16, ts)?;
+        let b_to_a = Xcode::new(
+            b_format,
+            a_format,
+            sa,
+            (seq >> 16) as u16,
+            ts.rotate_left(16),
+        )?;
+        self.bridge(a, b)?;
+        let (ea, eb) = self
+            .table
+            .pair_mut(a.slot, b.slot)
+            .ok_or(ErrorCode::UnknownEndpoint)?;
+        ea.xcode = Some(Box::new(a_to_b));
+        eb.xcode = Some(Box::new(b_to_a));
+        self.xcode.add(a.slot, now);
+        self.xcode.add(b.slot, now);
+        tracing::debug!(
+            core = self.index,
+            ?a_format,
+            ?b_format,
+            "transcoding bridge started"
+        );
         Ok(())
     }
 

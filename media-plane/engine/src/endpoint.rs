@@ -78,6 +78,8 @@ pub(crate) struct Endpoint {
     /// A prompt or tone is playing to the remote (the peer's audio is not relayed).
     pub(crate) playing: bool,
     pub(crate) replaced_while_playing: u64,
+    /// Transcoding state when bridged in transcoding mode (decodes what this party sends).
+    pub(crate) xcode: Option<Box<crate::transcode::Xcode>>,
     // The sockets are declared last: they close when the endpoint is dropped.
     _rtp: socket2::Socket,
     _rtcp: socket2::Socket,
@@ -123,6 +125,7 @@ impl Endpoint {
             voice_pt: None,
             playing: false,
             replaced_while_playing: 0,
+            xcode: None,
             _rtp: rtp,
             _rtcp: rtcp,
         }

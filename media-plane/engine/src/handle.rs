@@ -16,8 +16,8 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use tokio::sync::{broadcast, oneshot};
 use warden_shared::{
-    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, PromptName, RecordMode,
-    RemoteSpec, RequestId, StreamStats,
+    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, LegFormat, PromptName,
+    RecordMode, RemoteSpec, RequestId, StreamStats,
 };
 
 use crate::config::EngineConfig;
@@ -338,6 +338,33 @@ impl MediaPlane {
                 req,
                 a: a.handle,
                 b: b.handle,
+            })
+            .await?,
+        )
+    }
+
+    /// Bridges two endpoints of the same core in transcoding mode: what `a`'s party sends
+    /// in `a_format` reaches `b`'s party in `b_format`, and the other way round.
+    pub async fn transcode(
+        &self,
+        a: EndpointId,
+        b: EndpointId,
+        a_format: LegFormat,
+        b_format: LegFormat,
+    ) -> Result<(), MediaError> {
+        if a.core != b.core {
+            return Err(MediaError::CrossCore {
+                a: a.core,
+                b: b.core,
+            });
+        }
+        done(
+            self.request(a.core, |req| Command::Transcode {
+                req,
+                a: a.handle,
+                b: b.handle,
+                a_format,
+                b_format,
             })
             .await?,
         )

@@ -21,6 +21,7 @@ mod record;
 mod relay;
 mod sys;
 mod timers;
+mod transcode;
 mod writer;
 
 pub use config::{default_cores, EngineConfig};
@@ -28,7 +29,9 @@ pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
+#[doc(hidden)]
+pub use transcode::FramePath;
 pub use warden_shared::{
-    recording_file_name, Direction, DtmfDigit, DtmfSource, DtmfSpec, ErrorCode, PromptName, PtMap,
-    RecordMode, RemoteSpec, StreamStats,
+    recording_file_name, Direction, DtmfDigit, DtmfSource, DtmfSpec, ErrorCode, LegFormat,
+    PromptName, PtMap, RecordMode, RemoteSpec, StreamStats, WireCodec,
 };

@@ -96,6 +96,14 @@ impl PacketPath<'_> {
         let Some(peer) = self.accept(handle, on_rtcp_port, src, inspected, bytes) else {
             return;
         };
+        if self.transcoded(
+            batch,
+            i,
+            handle.slot,
+            matches!(inspected, Inspected::Rtp(_)),
+        ) {
+            return;
+        }
         let Some((a, b)) = self.table.pair_mut(handle.slot, peer) else {
             self.counters.drop(DropReason::NoRoute);
             return;

@@ -10,6 +10,7 @@
 mod dtmf;
 mod record;
 mod support;
+mod transcode;
 
 use std::time::{Duration, Instant};
 

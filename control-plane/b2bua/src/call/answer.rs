@@ -1,5 +1,6 @@
 //! The callee answered: both dialogs are built, the answer is cut to the offer and anchored,
-//! the media plane is pointed at both parties, session timers are negotiated per leg, and
+//! the media plane is pointed at both parties (and told to transcode when the legs share
+//! no codec), session timers are negotiated per leg, and
 //! the 2xx goes to the caller (or waits for the PRACK of an early answer).
 
 use warden_sip_proto::Message;
@@ -11,6 +12,7 @@ use crate::io::{Action, CallEvent, Disposition, HangupSide};
 use crate::msg::{self, Refresher};
 use crate::sdp;
 use crate::timers::CallTimer;
+use crate::transcode::{self, Negotiated};
 
 use super::branch::{b_dialog, cancel_all, Branch, BranchState};
 use super::connected::Connected;
@@ -40,8 +42,23 @@ pub(crate) fn answered(
     bd.local_cseq = branch.next_cseq;
     let ack = send_ack(&mut bd, ctx, b.cseq);
     let answer = match sdp::from_body(msg.content_type(), msg.body()) {
-        Ok(Some(s)) => sdp::intersect(&b.offer, &s).map_err(|_| (488, "Not Acceptable Here")),
-        Ok(None) => branch.early_sdp.clone().ok_or((502, "Bad Gateway")),
+        Ok(Some(s)) if ctx.config.transcoding => {
+            transcode::negotiate(&d.a.offer, &s).map_err(|_| (488, "Not Acceptable Here"))
+        }
+        Ok(Some(s)) => sdp::intersect(&b.offer, &s)
+            .map(|a| Negotiated::Relay(Box::new(a)))
+            .map_err(|_| (488, "Not Acceptable Here")),
+        // The early answer stands: negotiated again, it gives the same relay or plan.
+        Ok(None) if ctx.config.transcoding => branch
+            .early_sdp
+            .as_ref()
+            .and_then(|s| transcode::negotiate(&d.a.offer, s).ok())
+            .ok_or((502, "Bad Gateway")),
+        Ok(None) => branch
+            .early_sdp
+            .clone()
+            .map(|a| Negotiated::Relay(Box::new(a)))
+            .ok_or((502, "Bad Gateway")),
         Err(_) => Err((502, "Bad Gateway")),
     };
     cancel_all(d, ctx, &mut branches, Some(idx));
@@ -51,8 +68,9 @@ pub(crate) fn answered(
         ack: ack.clone(),
         dest: bd.dest(),
     };
-    let answer = match answer {
-        Ok(a) => a,
+    let (answer, plan) = match answer {
+        Ok(Negotiated::Relay(a)) => (*a, None),
+        Ok(Negotiated::Transcode(p)) => (p.b_answer.clone(), Some(p)),
         Err((status, reason)) => {
             send_bye(d.id, &mut bd, ctx);
             d.a.reject(ctx, status, reason, Vec::new());
@@ -77,11 +95,20 @@ pub(crate) fn answered(
             });
         }
     }
+    if let Some(p) = &plan {
+        d.transcoded = true;
+        ctx.action(Action::Transcode {
+            call: d.id,
+            a: p.a,
+            b: p.b,
+        });
+    }
     let direction = b_pm
         .as_ref()
         .map(|p| p.direction)
         .unwrap_or(warden_sip_proto::sdp::Direction::SendRecv);
-    let a_sdp = d.a.sdp.anchor(&answer, media.a, direction);
+    let a_src = plan.as_ref().map_or(&answer, |p| &p.a_answer);
+    let a_sdp = d.a.sdp.anchor(a_src, media.a, direction);
     bd.remote_sdp = Some(answer.clone());
     bd.media = b_pm;
     bd.session = negotiate_b(msg, ctx);
@@ -115,7 +142,10 @@ pub(crate) fn answered(
             .arm(CallTimer::MaxDuration, ctx.now + ctx.config.max_duration);
     }
     d.answered = Some(ctx.now);
-    d.codec = sdp::codec(&answer);
+    d.codec = match &plan {
+        Some(p) => Some(p.label()),
+        None => sdp::codec(&answer),
+    };
     ctx.action(Action::Event(CallEvent::Answered {
         call: d.id,
         codec: d.codec.clone(),

@@ -82,6 +82,9 @@ pub(crate) struct CallData {
     pub(crate) ringing_reported: bool,
     /// The caller's endpoint was pointed at the caller for early media.
     pub(crate) early_media: bool,
+    /// The legs share no codec: the media plane transcodes, and mid-call offers are
+    /// negotiated the same way.
+    pub(crate) transcoded: bool,
     /// Our 2xx to an INVITE of each leg, re-sent until ACKed.
     pub(crate) resend_a: Option<uas::Resend>,
     pub(crate) resend_b: Option<uas::Resend>,
@@ -271,6 +274,7 @@ impl Call {
                 counted: false,
                 ringing_reported: false,
                 early_media: false,
+                transcoded: false,
                 resend_a: None,
                 resend_b: None,
             },

@@ -11,6 +11,7 @@ use crate::ids::{Dest, Leg};
 use crate::io::{Action, Disposition, HangupSide};
 use crate::msg::{self, Refresher, ResponseSpec};
 use crate::sdp::{self, BodyError, Sdp};
+use crate::transcode;
 
 use super::connected::{slot, Connected};
 use super::{send_ack, Answer, CallData, State};
@@ -114,7 +115,12 @@ impl Connected {
         let branch = ctx.branch();
         let y = self.dialog_mut(other);
         let via = msg::via(&y.flow, ctx.config.advertise_ip, &branch);
-        let y_offer = y.sdp.anchor(&offer, endpoint, pm.direction);
+        let y_offer = if d.transcoded {
+            y.sdp
+                .anchor(&transcode::extend_offer(&offer), endpoint, pm.direction)
+        } else {
+            y.sdp.anchor(&offer, endpoint, pm.direction)
+        };
         let sent_invite = is_invite || !y.allows_update;
         let method = if sent_invite {
             Method::Invite
@@ -239,6 +245,19 @@ impl Connected {
             yd.refresh_target(msg);
             yd.learn_capabilities(msg);
         }
+        // A transcoded call stays transcoded: each party keeps its own codec.
+        let plan = if d.transcoded {
+            match transcode::plan(&x_offer, &y_answer) {
+                Some(p) => Some(p),
+                None => {
+                    self.respond_relay(ctx, &relay, 488, "Not Acceptable Here", Vec::new(), None);
+                    return State::Connected(self);
+                }
+            }
+        } else {
+            None
+        };
+        let y_answer = plan.as_ref().map_or(y_answer, |p| p.b_answer.clone());
         let x_pm = sdp::party_media(&x_offer);
         let y_pm = sdp::party_media(&y_answer);
         for (leg, pm) in [(x, &x_pm), (y, &y_pm)] {
@@ -251,15 +270,26 @@ impl Connected {
                 });
             }
         }
+        if let Some(p) = &plan {
+            // `plan` sees the offerer as "a"; the media plane wants the caller's leg first.
+            let (a, b) = match x {
+                Leg::A => (p.a, p.b),
+                Leg::B => (p.b, p.a),
+            };
+            ctx.action(Action::Transcode { call: d.id, a, b });
+            d.codec = Some(format!("{}<->{}", a.codec.name(), b.codec.name()));
+        }
         let direction = y_pm
             .as_ref()
             .map(|p| p.direction)
             .unwrap_or(warden_sip_proto::sdp::Direction::SendRecv);
         let x_answer = {
             let xd = self.dialog_mut(x);
+            let src = plan.as_ref().map_or(&y_answer, |p| &p.a_answer);
+            let answer = xd.sdp.anchor(src, endpoint_x, direction);
             xd.remote_sdp = Some(x_offer);
             xd.media = x_pm;
-            xd.sdp.anchor(&y_answer, endpoint_x, direction)
+            answer
         };
         {
             let yd = self.dialog_mut(y);

@@ -11,6 +11,7 @@ use crate::io::{Action, CallEvent, Disposition, HangupSide, MediaAddrs, Target};
 use crate::msg::{self, RequestSpec};
 use crate::sdp::{self, LocalSdp};
 use crate::timers::CallTimer;
+use crate::transcode::{self, Negotiated};
 
 use super::answer;
 use super::branch::{
@@ -78,7 +79,11 @@ pub(crate) fn start(
     let direction = sdp::party_media(&d.a.offer)
         .map(|p| p.direction)
         .unwrap_or(warden_sip_proto::sdp::Direction::SendRecv);
-    let offer = local.anchor(&d.a.offer, media.b, direction);
+    let offer = if ctx.config.transcoding {
+        local.anchor(&transcode::extend_offer(&d.a.offer), media.b, direction)
+    } else {
+        local.anchor(&d.a.offer, media.b, direction)
+    };
     ctx.index
         .dialogs
         .insert((call_id.clone(), from_tag.clone()), (d.id, Leg::B));
@@ -233,8 +238,17 @@ impl Ringing {
             }
         }
         let early = match sdp::from_body(msg.content_type(), msg.body()) {
-            Ok(Some(s)) => d.b.as_ref().and_then(|b| sdp::intersect(&b.offer, &s).ok()),
+            Ok(Some(s)) if ctx.config.transcoding => transcode::negotiate(&d.a.offer, &s).ok(),
+            Ok(Some(s)) => sdp::intersect(&d.a.offer, &s)
+                .ok()
+                .map(|a| Negotiated::Relay(Box::new(a))),
             _ => None,
+        };
+        // Early media without a common codec is transcoded like the answer will be.
+        let (early, plan) = match early {
+            Some(Negotiated::Relay(a)) => (Some(*a), None),
+            Some(Negotiated::Transcode(p)) => (Some(p.b_answer.clone()), Some(p)),
+            None => (None, None),
         };
         let mut a_sdp = None;
         if let (Some(answer_sdp), Some(media)) = (early, d.media) {
@@ -256,9 +270,20 @@ impl Ringing {
                         });
                     }
                 }
-                a_sdp = Some(d.a.sdp.anchor(&answer_sdp, media.a, pm.direction));
+                if let Some(p) = &plan {
+                    ctx.action(Action::Transcode {
+                        call: d.id,
+                        a: p.a,
+                        b: p.b,
+                    });
+                }
+                let a_src = plan.as_ref().map_or(&answer_sdp, |p| &p.a_answer);
+                a_sdp = Some(d.a.sdp.anchor(a_src, media.a, pm.direction));
             }
-            d.codec = sdp::codec(&answer_sdp);
+            d.codec = match &plan {
+                Some(p) => Some(p.label()),
+                None => sdp::codec(&answer_sdp),
+            };
             branch.early_sdp = Some(answer_sdp);
         }
         let status = answer.status;

@@ -14,8 +14,8 @@ mod ua;
 pub(crate) use ua::Ua;
 
 use crate::{
-    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, Leg, Location,
-    MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit, Transport,
+    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, Leg, LegCodec,
+    Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit, Transport,
 };
 
 /// The B2BUA's SIP address in the simulation.
@@ -81,6 +81,8 @@ pub(crate) struct Sim {
     pub(crate) hold_actions: bool,
     pub(crate) pending: VecDeque<Action>,
     pub(crate) media_log: Vec<(CallId, Leg, Option<RemoteMedia>, MediaDirection)>,
+    /// Transcoding bridges asked for: (call, caller's codec, callee's codec).
+    pub(crate) transcodes: Vec<(CallId, LegCodec, LegCodec)>,
     pub(crate) events: Vec<CallEvent>,
     pub(crate) records: Vec<CallRecord>,
     /// Transmits matching one of these are lost (each filter drops at most `n` messages).
@@ -111,6 +113,7 @@ impl Sim {
             hold_actions: false,
             pending: VecDeque::new(),
             media_log: Vec::new(),
+            transcodes: Vec::new(),
             events: Vec::new(),
             records: Vec::new(),
             losses: Vec::new(),
@@ -255,6 +258,7 @@ impl Sim {
             } => self.media_log.push((call, leg, remote, direction)),
             Action::Event(e) => self.events.push(e),
             Action::Finished { record, .. } => self.records.push(record),
+            Action::Transcode { call, a, b } => self.transcodes.push((call, a, b)),
         }
     }
 

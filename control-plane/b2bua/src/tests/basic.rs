@@ -26,8 +26,9 @@ fn answered_call_anchors_media_and_caller_hangs_up() {
     assert_eq!(b.max_forwards(), Some(69));
     let offer = body(&binv);
     assert!(offer.contains("c=IN IP4 192.0.2.1\r\n"), "{offer}");
+    // The caller's formats first, then the transcodable codecs it lacks.
     assert!(
-        offer.contains("m=audio 30002 RTP/AVP 0 8 101\r\n"),
+        offer.contains("m=audio 30002 RTP/AVP 0 8 101 96 9 97\r\n"),
         "{offer}"
     );
     assert!(

@@ -5,6 +5,7 @@ mod cancel;
 mod dialogs;
 mod fork;
 mod timers;
+mod transcode;
 
 use std::time::Duration;
 

@@ -335,6 +335,7 @@ impl Calls {
                 },
             ),
             Action::Event(event) => self.event(event),
+            Action::Transcode { call, a, b } => self.job(call, Job::Transcode { a, b }),
             Action::Finished { call, record } => {
                 self.writing.fetch_add(1, Ordering::AcqRel);
                 let worker = self

@@ -1,5 +1,6 @@
 //! One media worker per call: opens the media session (two endpoints, bridged), applies the
-//! B2BUA's media commands in order, and at the end reads the endpoints' statistics, frees
+//! B2BUA's media commands in order (switching the bridge to transcoding when the legs share
+//! no codec), and at the end reads the endpoints' statistics, frees
 //! them and stores the call record.
 
 use std::collections::VecDeque;
@@ -13,11 +14,12 @@ use futures_util::future::join_all;
 use tokio::sync::mpsc;
 use tracing::{debug, error, warn};
 use warden_b2bua::{
-    CallId, CallRecord, Disposition as B2bDisposition, HangupSide as B2bSide, Leg, MediaAddrs,
-    MediaDirection, RemoteMedia,
+    CallId, CallRecord, Disposition as B2bDisposition, HangupSide as B2bSide, Leg, LegCodec,
+    MediaAddrs, MediaDirection, RemoteMedia, VoiceCodec,
 };
 use warden_media::{
-    Direction, EndpointInfo, MediaError, PtMap, RemoteSpec, SessionId, StreamStats,
+    Direction, EndpointInfo, LegFormat, MediaError, PtMap, RemoteSpec, SessionId, StreamStats,
+    WireCodec,
 };
 use warden_storage::{Disposition, HangupSide, NewCallRecord, RtpQuality};
 
@@ -33,8 +35,27 @@ pub(super) enum Job {
         remote: Option<RemoteMedia>,
         direction: MediaDirection,
     },
+    /// The legs share no codec: bridge the endpoints in transcoding mode.
+    Transcode { a: LegCodec, b: LegCodec },
     /// The call is over: release the media and store the record.
     Finish(CallRecord),
+}
+
+/// What the media plane needs to know about a leg's codec.
+fn leg_format(c: &LegCodec) -> LegFormat {
+    LegFormat {
+        codec: match c.codec {
+            VoiceCodec::Pcmu => WireCodec::Pcmu,
+            VoiceCodec::Pcma => WireCodec::Pcma,
+            VoiceCodec::G722 => WireCodec::G722,
+            VoiceCodec::Opus => WireCodec::Opus,
+            VoiceCodec::L16 => WireCodec::L16,
+        },
+        payload_type: c.payload_type & 0x7f,
+        clock_rate: c.clock_rate,
+        ptime_ms: c.ptime_ms,
+        telephone_event: c.telephone_event.map(|pt| pt & 0x7f),
+    }
 }
 
 /// An open media session and the direction in force on each endpoint.
@@ -122,6 +143,17 @@ impl Calls {
                     }
                     if let Some(o) = open.as_mut() {
                         self.update(call, o, batch).await;
+                    }
+                }
+                Job::Transcode { a, b } => {
+                    if let Some(o) = open.as_ref() {
+                        let (fa, fb) = (leg_format(&a), leg_format(&b));
+                        match self.media.transcode(o.a.id, o.b.id, fa, fb).await {
+                            Ok(()) => {
+                                debug!(%call, a = a.codec.name(), b = b.codec.name(), "media transcoding")
+                            }
+                            Err(e) => error!(error = %e, %call, "media transcoding not set up"),
+                        }
                     }
                 }
                 Job::Finish(record) => {
@@ -318,6 +350,38 @@ impl Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leg_codecs_map_to_media_formats() {
+        let f = leg_format(&LegCodec {
+            codec: VoiceCodec::Opus,
+            payload_type: 111,
+            clock_rate: 48_000,
+            ptime_ms: 20,
+            telephone_event: Some(101),
+        });
+        assert_eq!(f.codec, WireCodec::Opus);
+        assert_eq!(
+            (f.payload_type, f.clock_rate, f.ptime_ms),
+            (111, 48_000, 20)
+        );
+        assert_eq!(f.telephone_event, Some(101));
+        for (c, w) in [
+            (VoiceCodec::Pcmu, WireCodec::Pcmu),
+            (VoiceCodec::Pcma, WireCodec::Pcma),
+            (VoiceCodec::G722, WireCodec::G722),
+            (VoiceCodec::L16, WireCodec::L16),
+        ] {
+            let f = leg_format(&LegCodec {
+                codec: c,
+                payload_type: 0,
+                clock_rate: 8000,
+                ptime_ms: 20,
+                telephone_event: None,
+            });
+            assert_eq!(f.codec, w);
+        }
+    }
 
     #[test]
     fn quality_from_stream_statistics() {
