@@ -33,8 +33,8 @@ pub use error::B2buaError;
 pub use ids::{CallId, Dest, Flow, Leg, Transport};
 pub use io::{
     Action, AuthRequest, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition,
-    HangupSide, LegInfo, Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target,
-    Transmit,
+    ForwardRules, HangupSide, LegInfo, Location, MediaAddrs, MediaDirection, Party, RemoteMedia,
+    Reply, Target, Transmit,
 };
 pub use msg::request_key;
 pub use warden_sip_txn::TxId;

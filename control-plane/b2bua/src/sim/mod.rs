@@ -14,8 +14,8 @@ mod ua;
 pub(crate) use ua::Ua;
 
 use crate::{
-    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, Leg, Location,
-    MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit, Transport,
+    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, ForwardRules, Leg,
+    Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit, Transport,
 };
 
 /// The B2BUA's SIP address in the simulation.
@@ -63,6 +63,8 @@ pub(crate) struct Entry {
     pub(crate) party: Party,
     pub(crate) enabled: bool,
     pub(crate) contacts: Vec<SocketAddr>,
+    /// Its busy and no-answer forwarding.
+    pub(crate) forward: ForwardRules,
 }
 
 /// The simulation.
@@ -130,6 +132,7 @@ impl Sim {
                 },
                 enabled: true,
                 contacts: contacts.to_vec(),
+                forward: ForwardRules::default(),
             },
         );
     }
@@ -240,6 +243,7 @@ impl Sim {
                                 flow: self.flow(*c),
                             })
                             .collect(),
+                        forward: e.forward.clone(),
                     },
                 };
                 let _ = self.b2bua.on_located(now, call, location);
