@@ -306,3 +306,24 @@ fn a_no_answer_rule_longer_than_the_ring_timeout_never_applies() {
     assert!(sim.quiet(carol.addr));
     assert_eq!(sim.records[0].hangup_cause, "ring timeout");
 }
+
+#[test]
+fn the_caller_cancelling_while_the_target_is_located_ends_the_call() {
+    let (mut sim, mut alice, mut bob, carol) = three();
+    on_busy(&mut sim, "1002", "1003");
+    let (ainv, binv) = dial(&mut sim, &mut alice, &bob);
+    sim.hold_actions = true;
+    sim.send(bob.addr, &bob.respond(&binv, 600, None, &[]));
+    sim.expect_response(alice.addr, 181, Method::Invite);
+    sim.send(alice.addr, &alice.cancel(&ainv));
+    sim.expect_response(alice.addr, 200, Method::Cancel);
+    let term = sim.expect_response(alice.addr, 487, Method::Invite);
+    sim.send(alice.addr, &alice.ack_failure(&ainv, &term));
+    // The late location is refused: the call is over.
+    sim.hold_actions = false;
+    sim.settle();
+    assert!(sim.quiet(carol.addr));
+    assert_eq!(sim.records.len(), 1);
+    assert_eq!(sim.records[0].disposition, Disposition::Cancelled);
+    assert_clean(&mut sim);
+}
