@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use warden_b2bua::{
-    Action, AuthVerdict, B2bua, CallEvent, CallId, Config, Flow, Leg, Location, MediaAddrs,
-    Party, Reply, Target, Transport, TxId,
+    Action, AuthVerdict, B2bua, CallEvent, CallId, Config, Flow, ForwardRules, Leg, Location,
+    MediaAddrs, Party, Reply, Target, Transport, TxId,
 };
 use warden_sip_proto::{parse_message, response_to, Method, RequestBuilder};
 
@@ -377,10 +377,25 @@ impl Harness {
                                 flow: self.flow(p.addr),
                             })
                             .collect();
+                        // Busy and no-answer forwarding to another phone, now and then.
+                        let other = self
+                            .phones
+                            .get(usize::from(verdict) % self.phones.len().max(1))
+                            .map(|p| p.number.clone());
+                        let forward = ForwardRules {
+                            on_busy: other.clone().filter(|_| verdict % 3 == 0),
+                            on_no_answer: other
+                                .filter(|_| verdict % 6 == 2)
+                                .map(|n| (n, Duration::from_secs(u64::from(verdict % 12)))),
+                        };
                         let loc = match verdict % 5 {
                             0 => Location::Unknown,
                             1 => Location::Disabled(party),
-                            _ => Location::Found { party, targets },
+                            _ => Location::Found {
+                                party,
+                                targets,
+                                forward,
+                            },
                         };
                         let _ = self.b2bua.on_located(now, call, loc);
                     }

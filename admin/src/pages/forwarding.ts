@@ -29,9 +29,9 @@ export function forwardingPage(ctx: Ctx): PageView {
   const canEdit = ctx.user.role !== 'operator';
   const which = field('number', 'Extension', { value: ctx.user.extension ?? '', inputmode: 'numeric', required: true });
   const always = field('forward_always', 'Forward all calls to', { inputmode: 'numeric', hint: "Every call goes there; the extension's phones do not ring. Empty: off." });
-  const busy = field('forward_busy', 'When busy, forward to', { inputmode: 'numeric', hint: 'Saved, but not yet applied to calls (nor the no-answer rule).' });
-  const noAnswer = field('forward_no_answer', 'When not answered, forward to', { inputmode: 'numeric' });
-  const secs = field('no_answer_secs', 'Seconds before a call counts as not answered', { type: 'number', value: '20', inputmode: 'numeric' });
+  const busy = field('forward_busy', 'When busy, forward to', { inputmode: 'numeric', hint: 'When every phone of the extension answers busy, the call goes there. Empty: off.' });
+  const noAnswer = field('forward_no_answer', 'When not answered, forward to', { inputmode: 'numeric', hint: "After the seconds below, the extension's phones stop ringing and the call goes there. Empty: off." });
+  const secs = field('no_answer_secs', 'Seconds before a call counts as not answered', { type: 'number', value: '20', inputmode: 'numeric', hint: '5 to 300; only applies when shorter than the ring timeout.' });
   const fields = [always, busy, noAnswer, secs];
   for (const f of fields) if (!canEdit) f.input.setAttribute('disabled', '');
   const general = formError();

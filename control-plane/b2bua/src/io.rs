@@ -2,7 +2,7 @@
 //! locate, open media), their answers, the actions it asks for, and call records.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use warden_sip_txn::TxId;
@@ -89,7 +89,20 @@ pub enum Location {
         party: Party,
         /// Its contacts, each called in parallel.
         targets: Vec<Target>,
+        /// Where to send the call when the callee is busy or does not answer.
+        forward: ForwardRules,
     },
+}
+
+/// The callee's conditional forwarding (unconditional forwarding is resolved by the glue
+/// before it answers [`Action::Locate`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardRules {
+    /// Retarget the call to this extension when the best final response is busy
+    /// (486 or 600).
+    pub on_busy: Option<String>,
+    /// Retarget the call to this extension when nobody answered after this long.
+    pub on_no_answer: Option<(String, Duration)>,
 }
 
 /// The media plane's addresses for a call, from [`Action::OpenMedia`]: one endpoint facing
@@ -288,7 +301,8 @@ pub enum Action {
         request: AuthRequest,
     },
     /// Find the dialled extension and its contacts; answer with
-    /// [`crate::B2bua::on_located`].
+    /// [`crate::B2bua::on_located`]. Also asked while ringing, for the target of the
+    /// callee's busy or no-answer forwarding.
     Locate {
         /// The call.
         call: CallId,

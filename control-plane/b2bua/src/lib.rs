@@ -35,8 +35,8 @@ pub use error::B2buaError;
 pub use ids::{CallId, Dest, Flow, Leg, Transport};
 pub use io::{
     Action, AuthRequest, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition,
-    DtmfFormats, HangupSide, LegCodec, LegInfo, Location, MediaAddrs, MediaDirection, Party,
-    RemoteMedia, Reply, Target, Transmit, VoiceCodec,
+    DtmfFormats, ForwardRules, HangupSide, LegCodec, LegInfo, Location, MediaAddrs, MediaDirection,
+    Party, RemoteMedia, Reply, Target, Transmit, VoiceCodec,
 };
 pub use msg::request_key;
 pub use warden_sip_txn::TxId;

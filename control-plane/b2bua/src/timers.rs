@@ -11,6 +11,8 @@ use crate::ids::{CallId, Leg};
 pub(crate) enum CallTimer {
     /// Nobody answered in time.
     Ring,
+    /// Nobody answered before the callee's no-answer forwarding applies.
+    ForwardNoAnswer,
     /// The answered call reached its maximum duration.
     MaxDuration,
     /// Re-send our 2xx to an INVITE of the caller until its ACK.
@@ -38,8 +40,9 @@ pub(crate) enum CallTimer {
 }
 
 impl CallTimer {
-    const ALL: [CallTimer; 13] = [
+    const ALL: [CallTimer; 14] = [
         CallTimer::Ring,
+        CallTimer::ForwardNoAnswer,
         CallTimer::MaxDuration,
         CallTimer::Resend2xxA,
         CallTimer::Resend2xxB,

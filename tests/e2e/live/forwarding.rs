@@ -1,7 +1,7 @@
 //! Call forwarding set by a `user` account for its own extension, honoured by a real call:
 //! 1001 dials 1002, which forwards every call to 1003 (which forwards back: a loop, ignored).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::harness::{Backend, Warden, EXT, EXT2, SECRET2};
@@ -132,6 +132,152 @@ fn user_forwards_own_extension_and_the_call_reaches_the_target() {
             (status, v["forward_always"].clone()),
             (200, Value::Null),
             "{v}"
+        );
+    }
+}
+
+/// 1002's phone with `scenario` (uas_busy.xml or uas_ring.xml) on its registered `port`.
+fn busy_or_ringing(w: &Warden, files: &MediaFiles, scenario: &str, port: u16) -> Phone {
+    let args = media_args("127.0.0.1:9".parse().unwrap(), files.file("callee.addr"));
+    let phone = Phone::spawn(w, scenario, port, false, &args);
+    std::thread::sleep(Duration::from_millis(300));
+    phone
+}
+
+/// The newest call record an administrator sees, once there are `n`.
+fn nth_record(w: &Warden, admin: &str, n: u64) -> Value {
+    let mut page = Value::Null;
+    let found = wait_for(
+        || {
+            page = http(w, "GET", "/api/v1/call-records", Some(admin), None).1;
+            page["total"] == n
+        },
+        Duration::from_secs(10),
+    );
+    assert!(found, "call records: {page}");
+    page["items"][0].clone()
+}
+
+#[test]
+fn busy_and_no_answer_forwarding_reach_the_target() {
+    for backend in Backend::all() {
+        let w = Warden::start("live_forwarding_conditional", backend, "").unwrap();
+        let admin = admin_token(&w);
+        let (status, v) = http(
+            &w,
+            "POST",
+            "/api/v1/extensions",
+            Some(&admin),
+            Some(&format!(
+                "{{\"number\":\"{EXT3}\",\"name\":\"Carol\",\"secret\":\"{SECRET3}\"}}"
+            )),
+        );
+        assert_eq!(status, 201, "{v}");
+        let rule = format!(
+            "{{\"forward_busy\":\"{EXT3}\",\"forward_no_answer\":\"{EXT3}\",\"no_answer_secs\":5}}"
+        );
+        let (status, v) = http(
+            &w,
+            "PUT",
+            &format!("/api/v1/extensions/{EXT2}/forwarding"),
+            Some(&admin),
+            Some(&rule),
+        );
+        assert_eq!(
+            (
+                status,
+                v["forward_busy"].as_str(),
+                v["no_answer_secs"].as_u64()
+            ),
+            (200, Some(EXT3), Some(5)),
+            "{v}"
+        );
+        let nowhere = "127.0.0.1:9".parse().unwrap();
+        let port2 = register(&w, EXT2, SECRET2);
+        let port3 = register(&w, EXT3, SECRET3);
+
+        // 1002 answers busy: the call is answered by 1003.
+        let (files2, files3) = (MediaFiles::new(), MediaFiles::new());
+        let mut bobs_phone = busy_or_ringing(&w, &files2, "uas_busy.xml", port2);
+        let mut carols_phone = callee(&w, &files3, port3, nowhere);
+        let mut a = caller(&w, &files2, "call_uac.xml", EXT2, nowhere, &["-d", "1000"]);
+        assert!(
+            a.wait(Duration::from_secs(20)),
+            "caller:\n{}\n{}",
+            a.explain(),
+            w.log()
+        );
+        assert!(a.messages().contains("SIP/2.0 181 Call Is Being Forwarded"));
+        assert!(
+            !a.messages().contains("SIP/2.0 486"),
+            "the busy answer is not relayed:\n{}",
+            a.messages()
+        );
+        assert!(
+            bobs_phone.wait(Duration::from_secs(10)),
+            "1002 answered busy and got its ACK:\n{}",
+            bobs_phone.explain()
+        );
+        assert!(
+            carols_phone.wait(Duration::from_secs(10)),
+            "the busy target answered:\n{}",
+            carols_phone.explain()
+        );
+        let r = nth_record(&w, &admin, 1);
+        assert_eq!(
+            (r["callee"].as_str(), r["disposition"].as_str()),
+            (Some(EXT2), Some("answered")),
+            "{r}"
+        );
+        assert!(
+            r["hangup_cause"]
+                .as_str()
+                .is_some_and(|c| c.contains("forwarded on busy to 1003")),
+            "{r}"
+        );
+
+        // 1002 rings without answering: after the rule's 5 s it gets a CANCEL and 1003
+        // answers.
+        let (files2, files3) = (MediaFiles::new(), MediaFiles::new());
+        let mut bobs_phone = busy_or_ringing(&w, &files2, "uas_ring.xml", port2);
+        let mut carols_phone = callee(&w, &files3, port3, nowhere);
+        let placed = Instant::now();
+        let mut a = caller(&w, &files2, "call_uac.xml", EXT2, nowhere, &["-d", "1000"]);
+        assert!(
+            bobs_phone.wait(Duration::from_secs(20)),
+            "1002 rang and was cancelled:\n{}\n{}",
+            bobs_phone.explain(),
+            w.log()
+        );
+        let cancelled_after = placed.elapsed();
+        assert!(
+            a.wait(Duration::from_secs(20)),
+            "caller:\n{}\n{}",
+            a.explain(),
+            w.log()
+        );
+        assert!(
+            carols_phone.wait(Duration::from_secs(10)),
+            "the no-answer target answered:\n{}",
+            carols_phone.explain()
+        );
+        assert!(bobs_phone.messages().contains("CANCEL sip:"));
+        assert!(
+            cancelled_after >= Duration::from_secs(5) && cancelled_after < Duration::from_secs(15),
+            "1002 rang for {cancelled_after:?}"
+        );
+        println!("no-answer forward: 1002 cancelled {cancelled_after:?} after the call was placed");
+        let r = nth_record(&w, &admin, 2);
+        assert_eq!(
+            (r["callee"].as_str(), r["disposition"].as_str()),
+            (Some(EXT2), Some("answered")),
+            "{r}"
+        );
+        assert!(
+            r["hangup_cause"]
+                .as_str()
+                .is_some_and(|c| c.contains("forwarded on no answer to 1003")),
+            "{r}"
         );
     }
 }

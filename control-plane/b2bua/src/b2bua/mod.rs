@@ -161,18 +161,15 @@ impl B2bua {
         Ok(())
     }
 
-    /// The glue's answer to [`Action::Locate`].
+    /// The glue's answer to [`Action::Locate`] (for the callee, or while ringing for the
+    /// target of its busy or no-answer forwarding).
     pub fn on_located(
         &mut self,
         now: Instant,
         call: CallId,
         location: Location,
     ) -> Result<(), B2buaError> {
-        self.expect(
-            call,
-            |c| matches!(c.state, crate::call::State::Locating),
-            "location",
-        )?;
+        self.expect(call, Call::is_locating, "location")?;
         let limits = self.limits(call, &location);
         self.with_call(now, call, |c, ctx| c.on_located(ctx, location, limits));
         self.pump(now);

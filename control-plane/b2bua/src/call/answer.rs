@@ -137,6 +137,7 @@ pub(crate) fn answered(
         }
     }
     d.timers.stop(CallTimer::Ring);
+    d.timers.stop(CallTimer::ForwardNoAnswer);
     if !ctx.config.max_duration.is_zero() {
         d.timers
             .arm(CallTimer::MaxDuration, ctx.now + ctx.config.max_duration);

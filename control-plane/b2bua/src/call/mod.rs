@@ -13,6 +13,7 @@ mod answer;
 mod branch;
 mod connected;
 mod ending;
+mod forward;
 mod offer;
 mod refresh;
 mod ringing;
@@ -35,8 +36,8 @@ use crate::ctx::{Ctx, Purpose};
 use crate::dialog::Dialog;
 use crate::ids::{CallId, Dest, Leg};
 use crate::io::{
-    Action, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition, HangupSide,
-    LegInfo, Location, MediaAddrs, Party,
+    Action, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition, ForwardRules,
+    HangupSide, LegInfo, Location, MediaAddrs, Party,
 };
 use crate::msg;
 use crate::sdp::{LocalSdp, Sdp};
@@ -88,6 +89,11 @@ pub(crate) struct CallData {
     /// Our 2xx to an INVITE of each leg, re-sent until ACKed.
     pub(crate) resend_a: Option<uas::Resend>,
     pub(crate) resend_b: Option<uas::Resend>,
+    /// The callee's busy and no-answer forwarding, until one of them is used.
+    pub(crate) forward: ForwardRules,
+    /// Set once the call was retargeted, e.g. `forwarded on busy to 1003`; noted in the
+    /// record's hangup cause.
+    pub(crate) forwarded: Option<String>,
 }
 
 impl CallData {
@@ -146,7 +152,10 @@ impl CallData {
         cause: impl Into<String>,
         side: Option<HangupSide>,
     ) {
-        let cause = cause.into();
+        let mut cause = cause.into();
+        if let Some(note) = &self.forwarded {
+            cause = format!("{cause} ({note})");
+        }
         self.timers.stop_all();
         self.resend_a = None;
         self.resend_b = None;
@@ -277,6 +286,8 @@ impl Call {
                 transcoded: false,
                 resend_a: None,
                 resend_b: None,
+                forward: ForwardRules::default(),
+                forwarded: None,
             },
             state: State::Authorizing,
         }
@@ -299,7 +310,7 @@ impl Call {
         })
     }
 
-    /// The glue found (or not) the callee.
+    /// The glue found (or not) the callee, or the target of its forwarding.
     pub(crate) fn on_located(
         self,
         ctx: &mut Ctx<'_>,
@@ -308,8 +319,18 @@ impl Call {
     ) -> Self {
         self.step(|state, d| match state {
             State::Locating => setup::located(d, ctx, location, busy),
+            State::Ringing(s) => s.located(d, ctx, location, busy),
             other => other,
         })
+    }
+
+    /// True while the call waits for a location: the callee's, or its forwarding target's.
+    pub(crate) fn is_locating(&self) -> bool {
+        match &self.state {
+            State::Locating => true,
+            State::Ringing(r) => r.is_locating(),
+            _ => false,
+        }
     }
 
     /// The media plane opened (or failed to open) the endpoints.
@@ -484,7 +505,7 @@ impl Call {
         if let Some(b) = &d.b {
             let remote = match &self.state {
                 State::Connected(c) => Some(c.b.flow.peer),
-                State::Ringing(r) => r.branches.first().map(|br| br.target.flow.peer),
+                State::Ringing(r) => r.current().first().map(|br| br.target.flow.peer),
                 _ => None,
             };
             legs.push(LegInfo {

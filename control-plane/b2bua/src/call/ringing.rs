@@ -17,19 +17,20 @@ use super::answer;
 use super::branch::{
     cancel_all, cancel_branch, late_response, send_prack, Branch, BranchState, CancelState,
 };
+use super::forward::Why;
 use super::{disposition_of, our_contact, Answer, BLeg, CallData, Ending, State};
 
 /// The best final response so far.
 #[derive(Debug)]
-struct Best {
-    status: u16,
-    reason: String,
+pub(super) struct Best {
+    pub(super) status: u16,
+    pub(super) reason: String,
     /// Made up by us (timeout, transport error) rather than sent by the callee.
-    generated: bool,
+    pub(super) generated: bool,
 }
 
 impl Best {
-    fn rank(&self) -> (u16, bool) {
+    pub(super) fn rank(&self) -> (u16, bool) {
         (self.status / 100, self.generated)
     }
 }
@@ -37,8 +38,14 @@ impl Best {
 /// Calling the callee's contacts.
 #[derive(Debug)]
 pub(crate) struct Ringing {
+    /// Every fork of the call; those before `first` were retired by a retarget (module
+    /// `forward`) and only absorb late responses.
     pub(crate) branches: Vec<Branch>,
-    best: Option<Best>,
+    pub(super) best: Option<Best>,
+    /// The first fork of the current target.
+    pub(super) first: usize,
+    /// Waiting for the location of the forwarding target.
+    pub(super) locating: Option<Why>,
 }
 
 fn quoted(display: &str) -> String {
@@ -87,7 +94,7 @@ pub(crate) fn start(
     ctx.index
         .dialogs
         .insert((call_id.clone(), from_tag.clone()), (d.id, Leg::B));
-    let b = BLeg {
+    d.b = Some(BLeg {
         call_id,
         from_tag,
         from,
@@ -95,6 +102,38 @@ pub(crate) fn start(
         cseq: 1,
         offer,
         sdp: local,
+    });
+    let branches = invite(d, ctx, targets, 0);
+    d.timers
+        .arm(CallTimer::Ring, ctx.now + ctx.config.ring_timeout);
+    if let Some((_, after)) = &d.forward.on_no_answer {
+        if *after < ctx.config.ring_timeout {
+            d.timers.arm(CallTimer::ForwardNoAnswer, ctx.now + *after);
+        }
+    }
+    let ringing = Ringing {
+        branches,
+        best: None,
+        first: 0,
+        locating: None,
+    };
+    if ringing.branches.iter().any(Branch::open) {
+        State::Ringing(ringing)
+    } else {
+        ringing.fail_all(d, ctx, 503, "Service Unavailable")
+    }
+}
+
+/// Sends the INVITE of the callee's leg to every target; the forks are numbered from
+/// `base` (their index in the call's list of forks).
+pub(super) fn invite(
+    d: &CallData,
+    ctx: &mut Ctx<'_>,
+    targets: Vec<Target>,
+    base: usize,
+) -> Vec<Branch> {
+    let Some(b) = d.b.as_ref() else {
+        return Vec::new();
     };
     let max_forwards = d.a.max_forwards.saturating_sub(1).min(70);
     let mut supported = "timer".to_string();
@@ -133,7 +172,7 @@ pub(crate) fn start(
         };
         let bytes = spec.to_bytes();
         let dest = Dest::peer_of(target.flow);
-        let tx = ctx.send_request(d.id, Purpose::Branch(i), dest, bytes);
+        let tx = ctx.send_request(d.id, Purpose::Branch(base + i), dest, bytes);
         branches.push(Branch {
             target,
             via,
@@ -150,18 +189,7 @@ pub(crate) fn start(
             early_sdp: None,
         });
     }
-    d.b = Some(b);
-    d.timers
-        .arm(CallTimer::Ring, ctx.now + ctx.config.ring_timeout);
-    let ringing = Ringing {
-        branches,
-        best: None,
-    };
-    if ringing.branches.iter().any(Branch::open) {
-        State::Ringing(ringing)
-    } else {
-        ringing.fail_all(d, ctx, 503, "Service Unavailable")
-    }
+    branches
 }
 
 impl Ringing {
@@ -177,6 +205,11 @@ impl Ringing {
             return State::Ringing(self);
         };
         if self.branches.get(idx).is_none() {
+            return State::Ringing(self);
+        }
+        if idx < self.first {
+            // A retired fork: a late 2xx is ACKed and hung up, nothing reaches the caller.
+            let _ = late_response(d, ctx, &mut self.branches, idx, &answer, None);
             return State::Ringing(self);
         }
         match answer.status {
@@ -332,14 +365,23 @@ impl Ringing {
         }
         if global {
             cancel_all(d, ctx, &mut self.branches, None);
-        } else if self.branches.iter().any(Branch::open) {
+        } else if self.current().iter().any(Branch::open) {
             return State::Ringing(self);
+        }
+        let busy = self
+            .best
+            .as_ref()
+            .is_some_and(|b| matches!(b.status, 486 | 600));
+        if busy {
+            if let Some(to) = d.forward.on_busy.take() {
+                return self.retarget(d, ctx, to, Why::Busy);
+            }
         }
         self.finish_best(d, ctx)
     }
 
     /// Every fork failed (or a 6xx ended them): answer the caller with the best response.
-    fn finish_best(mut self, d: &mut CallData, ctx: &mut Ctx<'_>) -> State {
+    pub(super) fn finish_best(mut self, d: &mut CallData, ctx: &mut Ctx<'_>) -> State {
         let best = self.best.take().unwrap_or(Best {
             status: 480,
             reason: "Temporarily Unavailable".to_string(),
@@ -412,6 +454,7 @@ impl Ringing {
                 );
                 State::Ending(Ending::new(self.branches, None))
             }
+            CallTimer::ForwardNoAnswer => self.no_answer(d, ctx),
             CallTimer::Reliable1xx => {
                 if d.a.resend_reliable(ctx, &mut d.timers) {
                     let _ = d.a.release(ctx, &mut d.timers);

@@ -56,7 +56,14 @@ pub(crate) fn located(
             d.callee_party = Some(party);
             return d.fail(ctx, 480, "Temporarily Unavailable", Disposition::Failed);
         }
-        Location::Found { party, targets } => (party, targets),
+        Location::Found {
+            party,
+            targets,
+            forward,
+        } => {
+            d.forward = forward;
+            (party, targets)
+        }
     };
     let over = |max: Option<u32>, n: usize| max.is_some_and(|m| n >= m as usize);
     let caller_max = d.caller_party.as_ref().and_then(|p| p.max_calls);

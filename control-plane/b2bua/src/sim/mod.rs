@@ -14,8 +14,9 @@ mod ua;
 pub(crate) use ua::Ua;
 
 use crate::{
-    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, Leg, LegCodec,
-    Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit, Transport,
+    Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, ForwardRules, Leg,
+    LegCodec, Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit,
+    Transport,
 };
 
 /// The B2BUA's SIP address in the simulation.
@@ -63,6 +64,8 @@ pub(crate) struct Entry {
     pub(crate) party: Party,
     pub(crate) enabled: bool,
     pub(crate) contacts: Vec<SocketAddr>,
+    /// Its busy and no-answer forwarding.
+    pub(crate) forward: ForwardRules,
 }
 
 /// The simulation.
@@ -133,6 +136,7 @@ impl Sim {
                 },
                 enabled: true,
                 contacts: contacts.to_vec(),
+                forward: ForwardRules::default(),
             },
         );
     }
@@ -243,6 +247,7 @@ impl Sim {
                                 flow: self.flow(*c),
                             })
                             .collect(),
+                        forward: e.forward.clone(),
                     },
                 };
                 let _ = self.b2bua.on_located(now, call, location);

@@ -4,6 +4,7 @@ mod basic;
 mod cancel;
 mod dialogs;
 mod fork;
+mod forward;
 mod timers;
 mod transcode;
 

@@ -2,8 +2,10 @@
 //! and change any extension's rules, operators read them, and a `user` account reads and
 //! changes those of its own extension only. Targets must be existing extensions.
 //!
-//! Calls honour `forward_always` (see `crate::calls::lookup`); the busy and no-answer rules
-//! are stored and served but the B2BUA does not act on them yet.
+//! Calls honour `forward_always` when the callee is looked up (see `crate::calls::lookup`,
+//! chains followed); the busy and no-answer rules are applied by the B2BUA while the callee
+//! rings (one retarget per call, only while `no_answer_secs` is shorter than the ring
+//! timeout).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -28,9 +30,10 @@ pub(crate) struct ForwardingDto {
     /// Every call goes here instead of ringing the extension.
     #[schema(example = "1003")]
     pub(crate) forward_always: Option<String>,
-    /// Calls the extension answers busy go here (stored; not applied to calls yet).
+    /// Calls the extension answers busy (486 or 600 from every phone) go here.
     pub(crate) forward_busy: Option<String>,
-    /// Calls not answered within `no_answer_secs` go here (stored; not applied to calls yet).
+    /// Calls not answered within `no_answer_secs` go here (when that is shorter than the
+    /// ring timeout); the extension's phones are cancelled.
     pub(crate) forward_no_answer: Option<String>,
     /// Seconds of ringing before no-answer forwarding (5 to 300).
     #[schema(example = 20)]

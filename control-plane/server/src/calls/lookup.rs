@@ -1,13 +1,17 @@
 //! The database side of placing a call: the caller's credentials and the callee's
-//! extension and registered contacts, after the callee's unconditional forwarding.
+//! extension and registered contacts, after the callee's unconditional forwarding, with its
+//! busy and no-answer forwarding (applied by the B2BUA while ringing).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tracing::{error, info, warn};
-use warden_b2bua::{AuthRequest, AuthVerdict, CallId, Location, Party, Reply, Target};
-use warden_storage::{Binding, Extension};
+use warden_b2bua::{
+    AuthRequest, AuthVerdict, CallId, ForwardRules, Location, Party, Reply, Target,
+};
+use warden_storage::{Binding, Extension, Forwarding};
 
 use super::{flows, Calls};
 use crate::registrar::{AuthInput, AuthOutcome, Challenger};
@@ -33,6 +37,16 @@ fn reply(r: crate::registrar::Reply) -> Reply {
             .into_iter()
             .map(|(n, v)| (n.to_string(), v))
             .collect(),
+    }
+}
+
+/// The busy and no-answer rules of a forwarding entry.
+fn conditional(f: Forwarding) -> ForwardRules {
+    ForwardRules {
+        on_busy: f.busy,
+        on_no_answer: f
+            .no_answer
+            .map(|to| (to, Duration::from_secs(u64::from(f.no_answer_secs)))),
     }
 }
 
@@ -83,14 +97,20 @@ impl Calls {
     }
 
     /// Follows unconditional forwarding from `ext` (up to [`MAX_FORWARDS`] hops, never back
-    /// to a number already visited) to the enabled extension the call should ring. A missing
-    /// or disabled target, or a lookup failure, stops the chain where it is.
-    async fn forwarded(&self, call: CallId, ext: Extension) -> Extension {
+    /// to a number already visited) to the enabled extension the call should ring, with
+    /// that extension's busy and no-answer rules. A missing or disabled target, or a lookup
+    /// failure, stops the chain where it is.
+    async fn forwarded(&self, call: CallId, ext: Extension) -> (Extension, ForwardRules) {
         let mut ext = ext;
+        let mut rules = ForwardRules::default();
         let mut visited = vec![ext.number.clone()];
         while visited.len() <= MAX_FORWARDS {
             let target = match self.store.get_forwarding(&ext.number).await {
-                Ok(f) => f.always,
+                Ok(mut f) => {
+                    let always = f.always.take();
+                    rules = conditional(f);
+                    always
+                }
                 Err(e) => {
                     error!(error = %e, %call, "forwarding lookup failed");
                     None
@@ -106,6 +126,7 @@ impl Calls {
                     info!(%call, from = %ext.number, to = %target, "call forwarded");
                     visited.push(target);
                     ext = next;
+                    rules = ForwardRules::default();
                 }
                 Ok(_) => {
                     warn!(%call, from = %ext.number, to = %target, "forwarding target missing or disabled");
@@ -117,14 +138,14 @@ impl Calls {
                 }
             }
         }
-        ext
+        (ext, rules)
     }
 
     /// Finds the callee's extension (after forwarding) and the contacts it can be reached at.
     pub(super) async fn locate(self: Arc<Self>, call: CallId, number: String) {
         let found = match self.directory.extension(&self.store, &number).await {
             Ok(Some(ext)) if ext.enabled => Ok(Some(self.forwarded(call, ext).await)),
-            other => other,
+            other => other.map(|e| e.map(|e| (e, ForwardRules::default()))),
         };
         let location = match found {
             Err(e) => {
@@ -132,8 +153,8 @@ impl Calls {
                 Location::Unknown
             }
             Ok(None) => Location::Unknown,
-            Ok(Some(ext)) if !ext.enabled => Location::Disabled(party(&ext)),
-            Ok(Some(ext)) => match self
+            Ok(Some((ext, _))) if !ext.enabled => Location::Disabled(party(&ext)),
+            Ok(Some((ext, forward))) => match self
                 .directory
                 .bindings(&self.store, &ext.number, Utc::now())
                 .await
@@ -141,12 +162,14 @@ impl Calls {
                 Ok(bindings) => Location::Found {
                     party: party(&ext),
                     targets: bindings.iter().filter_map(|b| self.target(b)).collect(),
+                    forward,
                 },
                 Err(e) => {
                     error!(error = %e, %call, "bindings lookup failed");
                     Location::Found {
                         party: party(&ext),
                         targets: Vec::new(),
+                        forward,
                     }
                 }
             },
