@@ -16,8 +16,8 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use tokio::sync::{broadcast, oneshot};
 use warden_shared::{
-    core_rings, Command, CommandProducer, Direction, DtmfSpec, Event, LegFormat, PromptName,
-    RecordMode, RemoteSpec, RequestId, StreamStats,
+    core_rings, Command, CommandProducer, Direction, DtmfSpec, EndpointHandle, Event, LegFormat,
+    PromptName, RecordMode, RemoteSpec, RequestId, StreamStats,
 };
 
 use crate::config::EngineConfig;
@@ -286,6 +286,39 @@ impl MediaPlane {
         self.submit(core, command)?.await
     }
 
+    /// Sends a command about one endpoint to its core and waits for the `Done`.
+    async fn on_endpoint(
+        &self,
+        endpoint: EndpointId,
+        command: impl FnOnce(RequestId, EndpointHandle) -> Command,
+    ) -> Result<(), MediaError> {
+        let handle = endpoint.handle;
+        done(
+            self.request(endpoint.core, |req| command(req, handle))
+                .await?,
+        )
+    }
+
+    /// Sends a command about two endpoints, which must share a core, and waits for the
+    /// `Done`.
+    async fn on_pair(
+        &self,
+        a: EndpointId,
+        b: EndpointId,
+        command: impl FnOnce(RequestId, EndpointHandle, EndpointHandle) -> Command,
+    ) -> Result<(), MediaError> {
+        if a.core != b.core {
+            return Err(MediaError::CrossCore {
+                a: a.core,
+                b: b.core,
+            });
+        }
+        done(
+            self.request(a.core, |req| command(req, a.handle, b.handle))
+                .await?,
+        )
+    }
+
     /// Allocates an endpoint (an RTP/RTCP port pair) on the session's core.
     pub async fn create_endpoint(&self, session: SessionId) -> Result<EndpointInfo, MediaError> {
         let core = session.core;
@@ -314,33 +347,18 @@ impl MediaPlane {
         endpoint: EndpointId,
         remote: RemoteSpec,
     ) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::SetRemote {
-                req,
-                endpoint: handle,
-                remote,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::SetRemote {
+            req,
+            endpoint,
+            remote,
+        })
+        .await
     }
 
     /// Relays media between two endpoints of the same core.
     pub async fn bridge(&self, a: EndpointId, b: EndpointId) -> Result<(), MediaError> {
-        if a.core != b.core {
-            return Err(MediaError::CrossCore {
-                a: a.core,
-                b: b.core,
-            });
-        }
-        done(
-            self.request(a.core, |req| Command::Bridge {
-                req,
-                a: a.handle,
-                b: b.handle,
-            })
-            .await?,
-        )
+        self.on_pair(a, b, |req, a, b| Command::Bridge { req, a, b })
+            .await
     }
 
     /// Bridges two endpoints of the same core in transcoding mode: what `a`'s party sends
@@ -352,34 +370,23 @@ impl MediaPlane {
         a_format: LegFormat,
         b_format: LegFormat,
     ) -> Result<(), MediaError> {
-        if a.core != b.core {
-            return Err(MediaError::CrossCore {
-                a: a.core,
-                b: b.core,
-            });
-        }
-        done(
-            self.request(a.core, |req| Command::Transcode {
-                req,
-                a: a.handle,
-                b: b.handle,
-                a_format,
-                b_format,
-            })
-            .await?,
-        )
+        self.on_pair(a, b, |req, a, b| Command::Transcode {
+            req,
+            a,
+            b,
+            a_format,
+            b_format,
+        })
+        .await
     }
 
     /// Undoes the bridge the endpoint is part of.
     pub async fn unbridge(&self, endpoint: EndpointId) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::Unbridge {
-                req,
-                endpoint: handle,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::Unbridge {
+            req,
+            endpoint,
+        })
+        .await
     }
 
     /// Changes the endpoint's media direction.
@@ -388,41 +395,29 @@ impl MediaPlane {
         endpoint: EndpointId,
         direction: Direction,
     ) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::SetDirection {
-                req,
-                endpoint: handle,
-                direction,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::SetDirection {
+            req,
+            endpoint,
+            direction,
+        })
+        .await
     }
 
     /// Detects DTMF in what the endpoint receives (reported as [`MediaEvent::Dtmf`]); the
     /// default spec turns detection off. The packets are relayed unchanged either way.
     pub async fn set_dtmf(&self, endpoint: EndpointId, spec: DtmfSpec) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::SetDtmf {
-                req,
-                endpoint: handle,
-                spec,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::SetDtmf {
+            req,
+            endpoint,
+            spec,
+        })
+        .await
     }
 
     /// Closes the endpoint and frees its ports.
     pub async fn destroy(&self, endpoint: EndpointId) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::Destroy {
-                req,
-                endpoint: handle,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::Destroy { req, endpoint })
+            .await
     }
 
     /// The endpoint's current statistics.
@@ -450,34 +445,23 @@ impl MediaPlane {
         id: u64,
         mode: RecordMode,
     ) -> Result<(), MediaError> {
-        if a.core != b.core {
-            return Err(MediaError::CrossCore {
-                a: a.core,
-                b: b.core,
-            });
-        }
-        done(
-            self.request(a.core, |req| Command::StartRecording {
-                req,
-                a: a.handle,
-                b: b.handle,
-                id,
-                mode,
-            })
-            .await?,
-        )
+        self.on_pair(a, b, |req, a, b| Command::StartRecording {
+            req,
+            a,
+            b,
+            id,
+            mode,
+        })
+        .await
     }
 
     /// Stops the recording the endpoint takes part in.
     pub async fn stop_recording(&self, endpoint: EndpointId) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::StopRecording {
-                req,
-                endpoint: handle,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::StopRecording {
+            req,
+            endpoint,
+        })
+        .await
     }
 
     /// Plays a loaded prompt to the endpoint's remote; `MediaEvent::PlaybackDone` follows.
@@ -486,15 +470,12 @@ impl MediaPlane {
         endpoint: EndpointId,
         prompt: PromptName,
     ) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::PlayPrompt {
-                req,
-                endpoint: handle,
-                prompt,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::PlayPrompt {
+            req,
+            endpoint,
+            prompt,
+        })
+        .await
     }
 
     /// Plays a steady tone (Hz; second frequency 0 for one) for `duration_ms`.
@@ -504,28 +485,22 @@ impl MediaPlane {
         freqs: [u16; 2],
         duration_ms: u32,
     ) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::PlayTone {
-                req,
-                endpoint: handle,
-                freqs,
-                duration_ms,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::PlayTone {
+            req,
+            endpoint,
+            freqs,
+            duration_ms,
+        })
+        .await
     }
 
     /// Stops the endpoint's playback now (the barge-in hook).
     pub async fn stop_playback(&self, endpoint: EndpointId) -> Result<(), MediaError> {
-        let handle = endpoint.handle;
-        done(
-            self.request(endpoint.core, |req| Command::StopPlayback {
-                req,
-                endpoint: handle,
-            })
-            .await?,
-        )
+        self.on_endpoint(endpoint, |req, endpoint| Command::StopPlayback {
+            req,
+            endpoint,
+        })
+        .await
     }
 
     /// Subscribes to unsolicited events (first packet, RTP timeout, SSRC change, periodic
