@@ -33,19 +33,20 @@ pub(crate) struct Voicemail {
     max: std::time::Duration,
 }
 
-/// The caller's offer cut to its first G.711 format (plus `telephone-event/8000`), with that
+/// The caller's offer cut to one G.711 format (PCMU when offered, which is what the media
+/// plane plays before it heard the party, else PCMA) plus `telephone-event/8000`, with that
 /// codec; `None` when it offers no G.711.
 fn g711_answer(offer: &Sdp) -> Option<(Sdp, VoiceCodec)> {
     let idx = audio_index(offer)?;
     let m = offer.media.get(idx)?;
-    let (pt, codec) = m.payload_types().find_map(|pt| {
-        let (name, clock) = encoding(m, pt)?;
-        match (name.to_ascii_uppercase().as_str(), clock) {
-            ("PCMU", 8000) => Some((pt, VoiceCodec::Pcmu)),
-            ("PCMA", 8000) => Some((pt, VoiceCodec::Pcma)),
-            _ => None,
-        }
-    })?;
+    let find = |want: &str| {
+        m.payload_types().find(|&pt| {
+            encoding(m, pt).is_some_and(|(n, c)| n.eq_ignore_ascii_case(want) && c == 8000)
+        })
+    };
+    let (pt, codec) = find("PCMU")
+        .map(|pt| (pt, VoiceCodec::Pcmu))
+        .or_else(|| find("PCMA").map(|pt| (pt, VoiceCodec::Pcma)))?;
     let mut keep = vec![pt];
     keep.extend(m.payload_types().filter(|&t| {
         encoding(m, t).is_some_and(|(n, c)| n.eq_ignore_ascii_case("telephone-event") && c == 8000)
