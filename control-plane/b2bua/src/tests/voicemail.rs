@@ -154,3 +154,35 @@ fn busy_forwarding_applies_before_voicemail() {
     assert_eq!(sim.records[0].disposition, Disposition::Busy);
     assert_clean(&mut sim);
 }
+
+#[test]
+fn a_caller_without_g711_gets_the_busy_answer_and_a_pcma_caller_gets_pcma() {
+    let (mut sim, mut alice, mut bob) = setup();
+    with_voicemail(&mut sim, "1002", 20, 60);
+    let opus = "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n\
+t=0 0\r\nm=audio 4000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
+    sim.send(alice.addr, &alice.invite("1002", Some(opus), &[]));
+    let binv = sim.expect_request(bob.addr, Method::Invite);
+    sim.send(bob.addr, &bob.respond(&binv, 486, None, &[]));
+    sim.expect_response(alice.addr, 486, Method::Invite);
+    assert!(sim.voicemails.is_empty(), "the recorder takes G.711 only");
+    assert_eq!(sim.records[0].disposition, Disposition::Busy);
+
+    let pcma = "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n\
+t=0 0\r\nm=audio 4000 RTP/AVP 8 9\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\n";
+    let mut carol = Ua::new("1003", "10.0.0.3:5060");
+    sim.extension("1003", &[carol.addr]);
+    sim.expect_request(bob.addr, Method::Ack);
+    sim.send(carol.addr, &carol.invite("1002", Some(pcma), &[]));
+    let binv = sim.expect_request(bob.addr, Method::Invite);
+    sim.send(bob.addr, &bob.respond(&binv, 486, None, &[]));
+    let ok = sim.expect_response(carol.addr, 200, Method::Invite);
+    let sdp = body(&ok);
+    assert!(sdp.contains("m=audio 30000 RTP/AVP 8\r\n"), "{sdp}");
+    assert!(!sdp.contains("G722"), "{sdp}");
+    assert_eq!(sim.voicemails[0].2, VoiceCodec::Pcma);
+    sim.send(carol.addr, &carol.ack(&ok));
+    sim.send(carol.addr, &carol.request(Method::Bye, None, &[]));
+    sim.expect_response(carol.addr, 200, Method::Bye);
+    assert_clean(&mut sim);
+}
