@@ -1,7 +1,8 @@
 //! Voicemail end to end: 1002 has a box and answers busy; the caller (1001, SIPp with the
 //! test's own RTP socket) is answered by Warden, hears the greeting and the beep from the
 //! media plane, says 440 Hz for 3 s and hangs up. The message is stored with a WAV of the
-//! caller's audio, which the `user` of 1002 lists and downloads; another user gets 403.
+//! caller's audio, which the `user` of 1002 lists and downloads; another user gets 403. A
+//! second caller ends its message with `#` and is hung up on.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -69,6 +70,29 @@ fn tone_packet(seq: u16, ssrc: u32, hz: f64) -> Vec<u8> {
         p.push(ulaw((8000.0 * (w * n).sin()) as i16));
     }
     p
+}
+
+/// `#` as a phone sends it in RFC 4733 (payload type 101, as offered by call_uac*.xml):
+/// packets every 20 ms with a growing duration, then three end packets.
+fn send_hash(sock: &UdpSocket, to: SocketAddr, ssrc: u32, mut seq: u16) {
+    let ts = u32::from(seq) * 160;
+    let mut send = |marker: bool, payload: [u8; 4]| {
+        let mut p = vec![0x80, 101 | if marker { 0x80 } else { 0 }];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&payload);
+        sock.send_to(&p, to).unwrap();
+        seq = seq.wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for step in 1..=6u16 {
+        let d = (step * 160).to_be_bytes();
+        send(step == 1, [11, 10, d[0], d[1]]);
+    }
+    for _ in 0..3 {
+        send(false, [11, 0x80 | 10, 0x03, 0xc0]);
+    }
 }
 
 /// The samples of a 16-bit PCM WAV: (channels, samples).
@@ -314,6 +338,69 @@ fn busy_callee_with_voicemail_takes_a_message_the_user_downloads() {
         );
         assert_eq!(
             r["hangup_cause"], "voicemail, BYE (voicemail on busy)",
+            "{r}"
+        );
+
+        // A second caller ends its message with # (RFC 4733): Warden hangs up.
+        let files = MediaFiles::new();
+        let args = media_args("127.0.0.1:9".parse().unwrap(), files.file("callee.addr"));
+        let mut bobs_phone = Phone::spawn(&w, "uas_busy.xml", port2, false, &args);
+        std::thread::sleep(Duration::from_millis(300));
+        let ta = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut a = caller(
+            &w,
+            &files,
+            "call_uac_wait_bye.xml",
+            EXT2,
+            ta.local_addr().unwrap(),
+            &[],
+        );
+        let a_ep = files.addr("caller.addr", Duration::from_secs(10));
+        let heard = receive_until_quiet(&ta, Duration::from_millis(400), Duration::from_secs(8));
+        assert!(heard.len() >= 75, "greeting: {} packets", heard.len());
+        let start = Instant::now();
+        for seq in 0..75u16 {
+            ta.send_to(&tone_packet(seq, 0xCA12, 440.0), a_ep).unwrap();
+            let next = start + Duration::from_millis(20 * (u64::from(seq) + 1));
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        let pressed = Instant::now();
+        send_hash(&ta, a_ep, 0xCA12, 75);
+        assert!(
+            a.wait(Duration::from_secs(15)),
+            "the caller got Warden's BYE:\n{}\n{}",
+            a.explain(),
+            w.log()
+        );
+        println!("voicemail: BYE {:?} after # was pressed", pressed.elapsed());
+        assert!(bobs_phone.wait(Duration::from_secs(10)));
+        assert!(
+            wait_for(
+                || {
+                    msgs = http(&w, "GET", &list, Some(&bob), None).1;
+                    msgs.as_array().is_some_and(|a| a.len() == 2)
+                },
+                Duration::from_secs(10)
+            ),
+            "messages: {msgs}\n{}",
+            w.log()
+        );
+        let newest = msgs[0]["duration_ms"].as_u64().unwrap_or(0);
+        assert!((1_300..=3_500).contains(&newest), "{msgs}");
+        assert!(wait_for(
+            || {
+                page = http(&w, "GET", "/api/v1/call-records", Some(&admin), None).1;
+                page["total"] == 2
+            },
+            Duration::from_secs(10)
+        ));
+        let r = &page["items"][0];
+        assert_eq!(
+            (r["hangup_cause"].as_str(), r["hangup_side"].as_str()),
+            (
+                Some("voicemail, message ended by key press (voicemail on busy)"),
+                Some("system")
+            ),
             "{r}"
         );
     }
