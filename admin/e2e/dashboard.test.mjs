@@ -241,6 +241,63 @@ describe('dashboard', { concurrency: false }, () => {
     assert.equal(await page.getByLabel('Seconds before a call counts as not answered').inputValue(), '30');
   });
 
+  test('voicemail: a call to an unregistered extension leaves a message that the page lists and plays', async () => {
+    await page.getByRole('link', { name: 'Voicemail' }).click();
+    await page.getByRole('heading', { name: 'Voicemail', level: 1 }).waitFor();
+    const picker = page.getByRole('search', { name: 'Choose an extension' });
+    await picker.getByLabel('Extension').fill('1001');
+    await picker.getByLabel('Extension').press('Enter');
+    await page.getByRole('heading', { name: 'Voicemail of extension 1001' }).waitFor();
+    await page.getByText('No messages.').waitFor();
+    await page.getByLabel('Voicemail on').check();
+    await page.getByLabel('Longest message (seconds)').fill('30');
+    await page.getByRole('button', { name: 'Save voicemail' }).click();
+    await page.getByText('Voicemail of 1001 saved').waitFor();
+
+    // 1001 has no registered phone: 1002's call is answered by voicemail at once; the caller
+    // stays 3 s (no prompt set is installed here: the beep, then the recording).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-vm-'));
+    const caller = await sippSpawn(warden, {
+      name: 'voicemail-caller-1002',
+      scenario: 'call_uac.xml',
+      args: [
+        '-s', '1001', '-au', '1002', '-ap', 'secret-1002-pass',
+        '-auth_uri', `1001@127.0.0.1:${warden.sipPort}`,
+        '-set', 'caller', '1002', '-set', 'rtp_ip', '127.0.0.1', '-set', 'rtp_port', '9',
+        '-set', 'out', path.join(tmp, 'caller.addr'), '-d', '3000',
+      ],
+    });
+    try {
+      assert.equal(await caller.done, 0, `caller SIPp failed:\n${caller.errors()}\n${caller.messages()}`);
+    } finally {
+      caller.kill();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+
+    // Shown again, the message is listed, new, and its audio plays from the server.
+    const messages = page.getByRole('table', { name: 'Voicemail messages' });
+    const row = messages.getByRole('row').filter({ hasText: '1002' });
+    for (let i = 0; i < 20 && (await row.count()) === 0; i++) {
+      await picker.getByLabel('Extension').press('Enter');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await row.waitFor();
+    assert.match(await row.innerText(), /New/);
+    await page.getByText('Messages (1 new of 1)').waitFor();
+    await row.getByRole('button', { name: 'Play message from 1002' }).click();
+    const audio = row.locator('audio');
+    await page.waitForFunction((el) => el instanceof HTMLAudioElement && el.src.startsWith('blob:') && el.readyState >= 1, await audio.elementHandle());
+    assert.ok((await audio.evaluate((el) => el.duration)) > 0.5, 'the WAV has audio');
+    await shot(page, '08f-voicemail');
+
+    await row.getByRole('button', { name: 'Mark heard' }).click();
+    await page.getByText('Messages (0 new of 1)').waitFor();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete message' });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No messages.').waitFor();
+  });
+
   test('the layout works on a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Extensions' }).click();

@@ -12,9 +12,9 @@ describe('navigation', () => {
   });
 
   it('shows each role its pages', () => {
-    expect(navFor('admin').map((n) => n.route)).toEqual(['overview', 'extensions', 'forwarding', 'calls', 'users', 'audit', 'account']);
-    expect(navFor('operator').map((n) => n.route)).toEqual(['overview', 'extensions', 'forwarding', 'calls', 'account']);
-    expect(navFor('user').map((n) => n.route)).toEqual(['extensions', 'forwarding', 'calls', 'account']);
+    expect(navFor('admin').map((n) => n.route)).toEqual(['overview', 'extensions', 'forwarding', 'voicemail', 'calls', 'users', 'audit', 'account']);
+    expect(navFor('operator').map((n) => n.route)).toEqual(['overview', 'extensions', 'forwarding', 'voicemail', 'calls', 'account']);
+    expect(navFor('user').map((n) => n.route)).toEqual(['extensions', 'forwarding', 'voicemail', 'calls', 'account']);
   });
 
   it('sends a role away from pages it may not open', () => {

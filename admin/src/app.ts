@@ -13,6 +13,7 @@ import { forwardingPage } from './pages/forwarding';
 import { loginPage } from './pages/login';
 import { overviewPage } from './pages/overview';
 import { usersPage } from './pages/users';
+import { voicemailPage } from './pages/voicemail';
 import { navigate, parseHash, type Route } from './router';
 import type { Role, User } from './types';
 
@@ -30,6 +31,7 @@ export const NAV: readonly NavItem[] = [
   { route: 'overview', label: 'Overview', roles: STAFF, page: overviewPage },
   { route: 'extensions', label: 'Extensions', roles: ALL, page: extensionsPage },
   { route: 'forwarding', label: 'Forwarding', roles: ALL, page: forwardingPage },
+  { route: 'voicemail', label: 'Voicemail', roles: ALL, page: voicemailPage },
   { route: 'calls', label: 'Calls', roles: ALL, page: callsPage },
   { route: 'users', label: 'Users', roles: ['admin'], page: usersPage },
   { route: 'audit', label: 'Audit log', roles: ['admin'], page: auditPage },

@@ -1,9 +1,9 @@
 // Hash-based routing (`#/extensions`): the server only serves `/`, so no rewrite rules are
 // needed anywhere.
 
-export type Route = 'login' | 'overview' | 'extensions' | 'forwarding' | 'calls' | 'users' | 'audit' | 'account' | 'docs';
+export type Route = 'login' | 'overview' | 'extensions' | 'forwarding' | 'voicemail' | 'calls' | 'users' | 'audit' | 'account' | 'docs';
 
-const ROUTES: readonly Route[] = ['login', 'overview', 'extensions', 'forwarding', 'calls', 'users', 'audit', 'account'];
+const ROUTES: readonly Route[] = ['login', 'overview', 'extensions', 'forwarding', 'voicemail', 'calls', 'users', 'audit', 'account'];
 
 /** The route named by a location hash; unknown hashes give `null`. */
 export function parseHash(hash: string): Route | null {

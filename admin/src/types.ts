@@ -163,3 +163,20 @@ export interface RegistrationEvent {
   expires?: number;
   reason?: string;
 }
+
+export interface VoicemailBox {
+  number: string;
+  enabled: boolean;
+  max_message_secs: number;
+  updated_at: string | null;
+}
+
+export interface VoicemailMessage {
+  id: number;
+  extension: string;
+  caller: string;
+  call_id: string;
+  received_at: string;
+  duration_ms: number;
+  heard: boolean;
+}

@@ -154,7 +154,10 @@ impl Harness {
                         assert!(a >= record.started_at && a <= record.ended_at);
                     }
                 }
-                Action::Event(_) | Action::Media { .. } | Action::Transcode { .. } => {}
+                Action::Event(_)
+                | Action::Media { .. }
+                | Action::Transcode { .. }
+                | Action::Voicemail { .. } => {}
                 other => self.pending.push(other),
             }
         }
@@ -387,6 +390,10 @@ impl Harness {
                             on_no_answer: other
                                 .filter(|_| verdict % 6 == 2)
                                 .map(|n| (n, Duration::from_secs(u64::from(verdict % 12)))),
+                            voicemail: (verdict % 4 == 1).then(|| warden_b2bua::VoicemailRule {
+                                no_answer: Duration::from_secs(u64::from(verdict % 9)),
+                                max_message: Duration::from_secs(u64::from(verdict % 7)),
+                            }),
                         };
                         let loc = match verdict % 5 {
                             0 => Location::Unknown,
@@ -419,6 +426,11 @@ impl Harness {
             }
             Op::HangUp { call } => {
                 if let Some(&id) = self.calls.get(usize::from(call) % self.calls.len().max(1)) {
+                    // Odd calls: the voicemail inputs (ignored by calls not in voicemail).
+                    if call % 2 == 1 {
+                        let _ = self.b2bua.on_voicemail_recording(now, id);
+                        let _ = self.b2bua.end_voicemail(now, id);
+                    }
                     let _ = self.b2bua.hang_up(now, id);
                     self.drain();
                 }

@@ -103,6 +103,19 @@ pub struct ForwardRules {
     pub on_busy: Option<String>,
     /// Retarget the call to this extension when nobody answered after this long.
     pub on_no_answer: Option<(String, Duration)>,
+    /// The callee's voicemail box, used when the call would fail busy, unanswered or
+    /// unregistered and no forwarding applied first.
+    pub voicemail: Option<VoicemailRule>,
+}
+
+/// How a callee's voicemail answers ([`ForwardRules::voicemail`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VoicemailRule {
+    /// Ringing this long unanswered goes to voicemail.
+    pub no_answer: Duration,
+    /// A message is cut after this long (counted from
+    /// [`crate::B2bua::on_voicemail_recording`]).
+    pub max_message: Duration,
 }
 
 /// The media plane's addresses for a call, from [`Action::OpenMedia`]: one endpoint facing
@@ -336,6 +349,21 @@ pub enum Action {
         call: CallId,
         /// The record.
         record: CallRecord,
+    },
+    /// The B2BUA answered the caller for the callee's voicemail: the endpoint facing the
+    /// caller (already pointed at it by an [`Action::Media`]) plays the greeting and a beep,
+    /// then records what the caller sends; report the recording's start with
+    /// [`crate::B2bua::on_voicemail_recording`]. The recording ends with the call
+    /// ([`Action::Finished`]).
+    Voicemail {
+        /// The call.
+        call: CallId,
+        /// The extension whose box takes the message.
+        mailbox: String,
+        /// The caller's extension.
+        caller: String,
+        /// The voice codec answered to the caller (`PCMU` or `PCMA`).
+        codec: VoiceCodec,
     },
     /// The legs share no codec: bridge the two endpoints in transcoding mode, decoding what
     /// each party sends and re-encoding it in the other's codec. Follows the [`Action::Media`]

@@ -36,7 +36,7 @@ pub use ids::{CallId, Dest, Flow, Leg, Transport};
 pub use io::{
     Action, AuthRequest, AuthVerdict, CallEvent, CallInfo, CallPhase, CallRecord, Disposition,
     DtmfFormats, ForwardRules, HangupSide, LegCodec, LegInfo, Location, MediaAddrs, MediaDirection,
-    Party, RemoteMedia, Reply, Target, Transmit, VoiceCodec,
+    Party, RemoteMedia, Reply, Target, Transmit, VoiceCodec, VoicemailRule,
 };
 pub use msg::request_key;
 pub use warden_sip_txn::TxId;

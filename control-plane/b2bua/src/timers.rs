@@ -37,10 +37,12 @@ pub(crate) enum CallTimer {
     CancelGiveUp,
     /// An ended call is forgotten.
     Linger,
+    /// A voicemail message reached its longest length.
+    VoicemailMax,
 }
 
 impl CallTimer {
-    const ALL: [CallTimer; 14] = [
+    const ALL: [CallTimer; 15] = [
         CallTimer::Ring,
         CallTimer::ForwardNoAnswer,
         CallTimer::MaxDuration,
@@ -55,6 +57,7 @@ impl CallTimer {
         CallTimer::ExpireB,
         CallTimer::CancelGiveUp,
         CallTimer::Linger,
+        CallTimer::VoicemailMax,
     ];
 
     fn index(self) -> usize {

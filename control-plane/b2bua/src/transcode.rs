@@ -102,7 +102,7 @@ pub(crate) fn extend_offer(offer: &Sdp) -> Sdp {
 }
 
 /// Keeps only the formats `keep` (and their rtpmap/fmtp attributes) on stream `idx`.
-fn restrict(sd: &Sdp, idx: usize, keep: &[u8]) -> Sdp {
+pub(crate) fn restrict(sd: &Sdp, idx: usize, keep: &[u8]) -> Sdp {
     let mut out = sd.clone();
     if let Some(m) = out.media.get_mut(idx) {
         m.formats

@@ -2,8 +2,8 @@
 //! (chosen by URL scheme).
 //!
 //! [`Store`] is a cheap, cloneable handle; its async methods are grouped
-//! by table: extensions, call forwarding, registrar bindings, call records, admin users and
-//! the audit log. The API speaks plain domain structs and [`StorageError`];
+//! by table: extensions, call forwarding, registrar bindings, call records, voicemail, admin users
+//! and the audit log. The API speaks plain domain structs and [`StorageError`];
 //! nothing of the database driver leaks out. The schema lives in
 //! `migrations/sqlite` and `migrations/postgres` at the repository root and
 //! is embedded at build time ([`Store::migrate`]).
@@ -18,6 +18,7 @@ mod registrations;
 mod row;
 mod store;
 mod users;
+mod voicemail;
 
 #[cfg(test)]
 mod testing;
@@ -32,3 +33,6 @@ pub use registrations::{Binding, NewBinding};
 pub use row::{truncate_ms, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use store::{BackendKind, Store, StoreOptions};
 pub use users::{AdminUser, NewAdminUser, Role, UserUpdate};
+pub use voicemail::{
+    NewVoicemailMessage, VoicemailBox, VoicemailMessage, DEFAULT_MAX_MESSAGE_SECS,
+};

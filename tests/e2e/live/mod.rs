@@ -6,6 +6,7 @@
 mod events;
 mod forwarding;
 mod quality;
+mod voicemail;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};

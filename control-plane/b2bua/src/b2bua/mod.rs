@@ -212,6 +212,28 @@ impl B2bua {
         Ok(())
     }
 
+    /// The glue started recording the voicemail message of `call` ([`Action::Voicemail`]):
+    /// the longest message length counts from now.
+    pub fn on_voicemail_recording(&mut self, now: Instant, call: CallId) -> Result<(), B2buaError> {
+        if !self.with_call(now, call, |c, ctx| c.on_voicemail_recording(ctx)) {
+            return Err(B2buaError::NoSuchCall(call));
+        }
+        self.pump(now);
+        self.tidy();
+        Ok(())
+    }
+
+    /// The caller ended its voicemail message (a key press): BYE to the caller. Calls not
+    /// in voicemail are left alone.
+    pub fn end_voicemail(&mut self, now: Instant, call: CallId) -> Result<(), B2buaError> {
+        if !self.with_call(now, call, |c, ctx| c.end_voicemail(ctx)) {
+            return Err(B2buaError::NoSuchCall(call));
+        }
+        self.pump(now);
+        self.tidy();
+        Ok(())
+    }
+
     /// Sending a [`Transmit`] of transaction `tx` failed.
     pub fn on_transport_error(&mut self, now: Instant, tx: TxId) {
         let _ = self.txl.on_transport_error(now, tx);

@@ -168,7 +168,7 @@ pub(crate) fn answered(
 }
 
 /// The caller's dialog, from its INVITE.
-fn a_dialog(d: &CallData, _ctx: &Ctx<'_>) -> Dialog {
+pub(super) fn a_dialog(d: &CallData, _ctx: &Ctx<'_>) -> Dialog {
     let a = &d.a;
     let target = a.contact.clone().unwrap_or_else(|| {
         warden_sip_proto::NameAddr::parse(&a.from)

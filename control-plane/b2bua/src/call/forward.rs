@@ -55,6 +55,9 @@ impl Ringing {
     /// The no-answer forwarding delay passed with the callee still ringing.
     pub(super) fn no_answer(self, d: &mut CallData, ctx: &mut Ctx<'_>) -> State {
         let Some((to, _)) = d.forward.on_no_answer.take() else {
+            if self.locating.is_none() && super::voicemail::possible(d) {
+                return super::voicemail::answer(d, ctx, self.branches, "no answer");
+            }
             return State::Ringing(self);
         };
         if self.locating.is_some() {

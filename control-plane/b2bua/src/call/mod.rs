@@ -19,6 +19,7 @@ mod refresh;
 mod ringing;
 mod setup;
 mod uas;
+mod voicemail;
 
 use std::time::Instant;
 
@@ -31,6 +32,7 @@ pub(crate) use connected::Connected;
 pub(crate) use ending::Ending;
 pub(crate) use ringing::Ringing;
 pub(crate) use uas::{Uas, UasInit};
+pub(crate) use voicemail::Voicemail;
 
 use crate::ctx::{Ctx, Purpose};
 use crate::dialog::Dialog;
@@ -212,6 +214,7 @@ impl State {
             State::Ringing(r) => Some(&r.branches),
             State::Connected(c) => Some(c.branches()),
             State::Ending(e) => Some(e.branches()),
+            State::Voicemail(v) => Some(&v.branches),
             _ => None,
         }
     }
@@ -221,6 +224,7 @@ impl State {
             State::Ringing(r) => Some(&mut r.branches),
             State::Connected(c) => Some(c.branches_mut()),
             State::Ending(e) => Some(e.branches_mut()),
+            State::Voicemail(v) => Some(&mut v.branches),
             _ => None,
         }
     }
@@ -239,6 +243,8 @@ pub(crate) enum State {
     Ringing(Ringing),
     /// Answered.
     Connected(Box<Connected>),
+    /// Answered by the callee's voicemail.
+    Voicemail(Box<Voicemail>),
     /// Over; absorbing late messages.
     Ending(Ending),
     /// Forgotten: remove it.
@@ -371,6 +377,7 @@ impl Call {
         self.step(|state, d| match state {
             State::Connected(s) => s.on_request(d, ctx, leg, tx, msg, reply),
             State::Ringing(s) => s.on_request(d, ctx, leg, tx, msg, reply),
+            State::Voicemail(s) => s.on_request(d, ctx, leg, tx, msg, reply),
             State::Ending(s) => s.on_request(ctx, tx, msg, reply),
             other => early_request(other, d, ctx, tx, msg),
         })
@@ -379,7 +386,7 @@ impl Call {
     /// An ACK inside one of the call's dialogs.
     pub(crate) fn on_ack(self, leg: Leg) -> Self {
         self.step(|state, d| {
-            if matches!(state, State::Connected(_)) {
+            if matches!(state, State::Connected(_) | State::Voicemail(_)) {
                 d.stop_resend(leg);
             }
             state
@@ -396,6 +403,7 @@ impl Call {
         self.step(|state, d| match state {
             State::Ringing(s) => s.on_response(d, ctx, purpose, answer),
             State::Connected(s) => s.on_response(d, ctx, purpose, answer),
+            State::Voicemail(s) => s.on_response(d, ctx, purpose, answer),
             State::Ending(s) => s.on_response(d, ctx, purpose, answer),
             other => other,
         })
@@ -431,6 +439,7 @@ impl Call {
             match state {
                 State::Ringing(s) => s.on_timer(d, ctx, timer),
                 State::Connected(s) => s.on_timer(d, ctx, timer),
+                State::Voicemail(s) => s.on_timer(d, ctx, timer),
                 other => other,
             }
         })
@@ -443,6 +452,23 @@ impl Call {
                 let cause = format!("RTP timeout ({})", leg.as_str());
                 s.hang_up(d, ctx, Disposition::Answered, cause, HangupSide::System)
             }
+            State::Voicemail(s) => s.hang_up(d, ctx, &format!("RTP timeout ({})", leg.as_str())),
+            other => other,
+        })
+    }
+
+    /// The caller ended its voicemail message with a key press.
+    pub(crate) fn end_voicemail(self, ctx: &mut Ctx<'_>) -> Self {
+        self.step(|state, d| match state {
+            State::Voicemail(s) => s.hang_up(d, ctx, "message ended by key press"),
+            other => other,
+        })
+    }
+
+    /// The glue started recording the voicemail message.
+    pub(crate) fn on_voicemail_recording(self, ctx: &mut Ctx<'_>) -> Self {
+        self.step(|state, d| match state {
+            State::Voicemail(s) => s.recording(d, ctx),
             other => other,
         })
     }
@@ -461,6 +487,7 @@ impl Call {
                 cause.to_string(),
                 HangupSide::System,
             ),
+            State::Voicemail(s) => s.hang_up(d, ctx, cause),
             other => other,
         })
     }
@@ -493,7 +520,7 @@ impl Call {
             State::Authorizing | State::Locating | State::OpeningMedia(_) => CallPhase::Setup,
             State::Ringing(_) => CallPhase::Ringing,
             State::Connected(c) if c.is_held() => CallPhase::Held,
-            State::Connected(_) => CallPhase::Answered,
+            State::Connected(_) | State::Voicemail(_) => CallPhase::Answered,
             State::Ending(_) | State::Gone => CallPhase::Ending,
         };
         let mut legs = vec![LegInfo {

@@ -18,6 +18,7 @@ use super::branch::{
     cancel_all, cancel_branch, late_response, send_prack, Branch, BranchState, CancelState,
 };
 use super::forward::Why;
+use super::voicemail;
 use super::{disposition_of, our_contact, Answer, BLeg, CallData, Ending, State};
 
 /// The best final response so far.
@@ -106,9 +107,14 @@ pub(crate) fn start(
     let branches = invite(d, ctx, targets, 0);
     d.timers
         .arm(CallTimer::Ring, ctx.now + ctx.config.ring_timeout);
-    if let Some((_, after)) = &d.forward.on_no_answer {
-        if *after < ctx.config.ring_timeout {
-            d.timers.arm(CallTimer::ForwardNoAnswer, ctx.now + *after);
+    let no_answer = match (&d.forward.on_no_answer, &d.forward.voicemail) {
+        (Some((_, after)), _) => Some(*after),
+        (None, Some(vm)) => Some(vm.no_answer),
+        (None, None) => None,
+    };
+    if let Some(after) = no_answer {
+        if after < ctx.config.ring_timeout {
+            d.timers.arm(CallTimer::ForwardNoAnswer, ctx.now + after);
         }
     }
     let ringing = Ringing {
@@ -387,6 +393,14 @@ impl Ringing {
             reason: "Temporarily Unavailable".to_string(),
             generated: true,
         });
+        if matches!(best.status, 408 | 480 | 486 | 600 | 603) && voicemail::possible(d) {
+            let why = if matches!(best.status, 486 | 600 | 603) {
+                "busy"
+            } else {
+                "no answer"
+            };
+            return voicemail::answer(d, ctx, self.branches, why);
+        }
         // RFC 3261 §16.7: a 503 is not passed on as such.
         let (status, reason) = match best.status {
             503 => (500, "Server Internal Error"),
@@ -444,6 +458,9 @@ impl Ringing {
         timer: CallTimer,
     ) -> State {
         match timer {
+            CallTimer::Ring if voicemail::possible(d) && self.locating.is_none() => {
+                voicemail::answer(d, ctx, self.branches, "no answer")
+            }
             CallTimer::Ring => {
                 self.stop(d, ctx, 480, "Temporarily Unavailable");
                 d.finish(

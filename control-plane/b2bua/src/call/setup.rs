@@ -4,7 +4,7 @@
 use crate::ctx::Ctx;
 use crate::io::{Action, AuthVerdict, CallEvent, Disposition, Location, MediaAddrs, Target};
 
-use super::{ringing, CallData, CallLimits, State};
+use super::{ringing, voicemail, CallData, CallLimits, State};
 
 /// Waiting for the media plane; the callee's contacts are known.
 #[derive(Debug)]
@@ -75,7 +75,7 @@ pub(crate) fn located(
     if over(callee_max, limits.callee_calls) {
         return d.fail(ctx, 486, "Busy Here", Disposition::Busy);
     }
-    if targets.is_empty() {
+    if targets.is_empty() && d.forward.voicemail.is_none() {
         return d.fail(ctx, 480, "Temporarily Unavailable", Disposition::Failed);
     }
     d.counted = true;
@@ -96,6 +96,13 @@ impl OpeningMedia {
             return d.fail(ctx, 503, "Service Unavailable", Disposition::Failed);
         };
         d.media = Some(addrs);
+        if self.targets.is_empty() {
+            // Not registered, with a voicemail box (see `located`).
+            if voicemail::possible(d) {
+                return voicemail::answer(d, ctx, Vec::new(), "not registered");
+            }
+            return d.fail(ctx, 480, "Temporarily Unavailable", Disposition::Failed);
+        }
         // The caller's endpoint is pointed at the caller when media first flows towards it
         // (early media or the answer), so its RTP timeout starts then.
         ringing::start(d, ctx, self.targets, addrs)

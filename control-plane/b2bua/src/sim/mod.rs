@@ -16,7 +16,7 @@ pub(crate) use ua::Ua;
 use crate::{
     Action, AuthVerdict, B2bua, CallEvent, CallId, CallRecord, Config, Flow, ForwardRules, Leg,
     LegCodec, Location, MediaAddrs, MediaDirection, Party, RemoteMedia, Reply, Target, Transmit,
-    Transport,
+    Transport, VoiceCodec,
 };
 
 /// The B2BUA's SIP address in the simulation.
@@ -87,6 +87,8 @@ pub(crate) struct Sim {
     /// Transcoding bridges asked for: (call, caller's codec, callee's codec).
     pub(crate) transcodes: Vec<(CallId, LegCodec, LegCodec)>,
     pub(crate) events: Vec<CallEvent>,
+    /// Voicemail answers asked for: (call, mailbox, codec).
+    pub(crate) voicemails: Vec<(CallId, String, VoiceCodec)>,
     pub(crate) records: Vec<CallRecord>,
     /// Transmits matching one of these are lost (each filter drops at most `n` messages).
     pub(crate) losses: Vec<(LossFilter, usize)>,
@@ -118,6 +120,7 @@ impl Sim {
             media_log: Vec::new(),
             transcodes: Vec::new(),
             events: Vec::new(),
+            voicemails: Vec::new(),
             records: Vec::new(),
             losses: Vec::new(),
             sent: Vec::new(),
@@ -264,6 +267,12 @@ impl Sim {
             Action::Event(e) => self.events.push(e),
             Action::Finished { record, .. } => self.records.push(record),
             Action::Transcode { call, a, b } => self.transcodes.push((call, a, b)),
+            Action::Voicemail {
+                call,
+                mailbox,
+                codec,
+                ..
+            } => self.voicemails.push((call, mailbox, codec)),
         }
     }
 

@@ -7,6 +7,7 @@ mod fork;
 mod forward;
 mod timers;
 mod transcode;
+mod voicemail;
 
 use std::time::Duration;
 

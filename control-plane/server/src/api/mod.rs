@@ -32,6 +32,7 @@ mod state;
 mod system;
 mod tls;
 mod users;
+mod voicemail;
 
 #[cfg(test)]
 mod testkit;

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     audit, auth, call_media, calls, events, extensions, forwarding, media, records, registrations,
-    system, users,
+    system, users, voicemail,
 };
 
 #[derive(OpenApi)]
@@ -29,6 +29,9 @@ use super::{
         extensions::list_extensions, extensions::create_extension, extensions::get_extension,
         extensions::update_extension, extensions::delete_extension,
         forwarding::get_forwarding, forwarding::set_forwarding,
+        voicemail::get_voicemail_box, voicemail::set_voicemail_box,
+        voicemail::list_voicemail_messages, voicemail::voicemail_audio,
+        voicemail::update_voicemail_message, voicemail::delete_voicemail_message,
         registrations::list_registrations, registrations::unregister,
         calls::list_calls, calls::hangup_call,
         call_media::record_call, call_media::play, call_media::play_status, call_media::stop_play,

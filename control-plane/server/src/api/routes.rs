@@ -15,7 +15,7 @@ use super::auth::{self, guard, Access, ADMIN, ANY, STAFF};
 use super::state::AppState;
 use super::{
     audit, call_media, calls, events, extensions, forwarding, media, openapi, records,
-    registrations, system, users,
+    registrations, system, users, voicemail,
 };
 
 /// One route of the table.
@@ -172,6 +172,37 @@ pub(crate) fn api_routes() -> RouteTable {
             "/api/v1/extensions/{number}/forwarding",
             Roles(ANY),
             forwarding::set_forwarding,
+        )
+        // voicemail (user: own extension; operator: read only)
+        .get(
+            "/api/v1/extensions/{number}/voicemail",
+            Roles(ANY),
+            voicemail::get_voicemail_box,
+        )
+        .put(
+            "/api/v1/extensions/{number}/voicemail",
+            Roles(ANY),
+            voicemail::set_voicemail_box,
+        )
+        .get(
+            "/api/v1/extensions/{number}/voicemail/messages",
+            Roles(ANY),
+            voicemail::list_voicemail_messages,
+        )
+        .get(
+            "/api/v1/extensions/{number}/voicemail/messages/{id}/audio",
+            Roles(ANY),
+            voicemail::voicemail_audio,
+        )
+        .patch(
+            "/api/v1/extensions/{number}/voicemail/messages/{id}",
+            Roles(ANY),
+            voicemail::update_voicemail_message,
+        )
+        .delete(
+            "/api/v1/extensions/{number}/voicemail/messages/{id}",
+            Roles(ANY),
+            voicemail::delete_voicemail_message,
         )
         // registrations
         .get(

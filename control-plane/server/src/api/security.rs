@@ -13,9 +13,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::error::ApiError;
 
 /// The content security policy: everything from this origin only, no inline script or style.
-/// `data:` images are allowed (icons in the API docs' stylesheet).
+/// `data:` images are allowed (icons in the API docs' stylesheet), and `blob:` media (voicemail
+/// audio, fetched with the access token and played from a blob URL).
 pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+     media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
      form-action 'self'";
 
 /// Middleware: adds the security headers, and turns a bare 405 under `/api/` into the API's

@@ -89,6 +89,11 @@ impl DtmfLegs {
         self.formats[index(leg)] = Some(formats);
     }
 
+    /// Gives leg `to` the formats of leg `from` (a party talking to the PBX itself).
+    pub(super) fn mirror(&mut self, from: Leg, to: Leg) {
+        self.formats[index(to)] = self.formats[index(from)];
+    }
+
     /// The legs whose detection must change, with the new spec (and records it as applied).
     pub(super) fn changes(&mut self) -> Vec<(Leg, DtmfSpec)> {
         let mut out = Vec::new();
@@ -244,6 +249,7 @@ impl Calls {
             .get_or_create(&SourceLabels { source })
             .inc();
         info!(%call, %call_id, leg = leg.as_str(), %digit, source, duration_ms, "dtmf digit");
+        self.voicemail_digit(call, leg, digit);
         self.events.publish_call(CallEvent::Dtmf {
             call: call.to_string(),
             call_id,

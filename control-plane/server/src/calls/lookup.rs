@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tracing::{error, info, warn};
 use warden_b2bua::{
-    AuthRequest, AuthVerdict, CallId, ForwardRules, Location, Party, Reply, Target,
+    AuthRequest, AuthVerdict, CallId, ForwardRules, Location, Party, Reply, Target, VoicemailRule,
 };
 use warden_storage::{Binding, Extension, Forwarding};
 
@@ -47,6 +47,7 @@ fn conditional(f: Forwarding) -> ForwardRules {
         on_no_answer: f
             .no_answer
             .map(|to| (to, Duration::from_secs(u64::from(f.no_answer_secs)))),
+        voicemail: None,
     }
 }
 
@@ -147,6 +148,13 @@ impl Calls {
             Ok(Some(ext)) if ext.enabled => Ok(Some(self.forwarded(call, ext).await)),
             other => other.map(|e| e.map(|e| (e, ForwardRules::default()))),
         };
+        let found = match found {
+            Ok(Some((ext, forward))) if ext.enabled => {
+                let forward = self.with_voicemail(call, &ext.number, forward).await;
+                Ok(Some((ext, forward)))
+            }
+            other => other,
+        };
         let location = match found {
             Err(e) => {
                 error!(error = %e, %call, "callee lookup failed");
@@ -177,6 +185,35 @@ impl Calls {
         self.input(|b, now| {
             let _ = b.on_located(now, call, location);
         });
+    }
+
+    /// Adds the voicemail box of `number` to its rules: it answers after the no-answer
+    /// forwarding delay (`call_forwarding.no_answer_secs`, default 20 s).
+    async fn with_voicemail(
+        &self,
+        call: CallId,
+        number: &str,
+        rules: ForwardRules,
+    ) -> ForwardRules {
+        let vm = match self.store.get_voicemail_box(number).await {
+            Ok(b) if b.enabled => b,
+            Ok(_) => return rules,
+            Err(e) => {
+                error!(error = %e, %call, "voicemail box lookup failed");
+                return rules;
+            }
+        };
+        let no_answer = match self.store.get_forwarding(number).await {
+            Ok(f) => f.no_answer_secs,
+            Err(_) => warden_storage::DEFAULT_NO_ANSWER_SECS,
+        };
+        ForwardRules {
+            voicemail: Some(VoicemailRule {
+                no_answer: Duration::from_secs(u64::from(no_answer)),
+                max_message: Duration::from_secs(u64::from(vm.max_message_secs)),
+            }),
+            ..rules
+        }
     }
 
     /// A registered contact as a call target: reached at the address and over the

@@ -63,6 +63,8 @@ struct LegPlayback {
 pub(super) struct CallMediaOps {
     recording: Option<Recording>,
     playback: [Option<LegPlayback>; 2],
+    /// The message being left, when the call went to voicemail.
+    pub(super) voicemail: Option<super::voicemail::Pending>,
 }
 
 fn index(leg: Side) -> usize {
@@ -178,8 +180,16 @@ impl Calls {
         calls.get_mut(&call).map(|m| f(&mut m.ops))
     }
 
+    pub(super) fn with_call_ops<T>(
+        &self,
+        call: CallId,
+        f: impl FnOnce(&mut CallMediaOps) -> T,
+    ) -> Option<T> {
+        self.with_ops(call, f)
+    }
+
     /// Starts recording both endpoints of a call; returns the file path.
-    async fn start_recording(
+    pub(super) async fn start_recording(
         &self,
         call: CallId,
         a: EndpointId,

@@ -16,6 +16,7 @@ mod live;
 mod lookup;
 mod media_ops;
 mod metrics;
+mod voicemail;
 mod worker;
 
 use std::collections::HashMap;
@@ -336,6 +337,12 @@ impl Calls {
             ),
             Action::Event(event) => self.event(event),
             Action::Transcode { call, a, b } => self.job(call, Job::Transcode { a, b }),
+            Action::Voicemail {
+                call,
+                mailbox,
+                caller,
+                ..
+            } => self.job(call, Job::Voicemail { mailbox, caller }),
             Action::Finished { call, record } => {
                 self.writing.fetch_add(1, Ordering::AcqRel);
                 let worker = self

@@ -37,6 +37,8 @@ pub(super) enum Job {
     },
     /// The legs share no codec: bridge the endpoints in transcoding mode.
     Transcode { a: LegCodec, b: LegCodec },
+    /// The B2BUA answered the caller for a voicemail box: greet, beep, record.
+    Voicemail { mailbox: String, caller: String },
     /// The call is over: release the media and store the record.
     Finish(CallRecord),
 }
@@ -156,7 +158,23 @@ impl Calls {
                         }
                     }
                 }
+                Job::Voicemail { mailbox, caller } => {
+                    if let Some(o) = open.as_mut() {
+                        // Detect the caller's RFC 4733 events as if the other side had
+                        // them too (the answer to the caller offered them).
+                        o.dtmf.mirror(Leg::A, Leg::B);
+                        for (leg, spec) in o.dtmf.changes() {
+                            let ep = if leg == Leg::A { o.a.id } else { o.b.id };
+                            if let Err(e) = self.media.set_dtmf(ep, spec).await {
+                                warn!(error = %e, %call, "voicemail key detection not set");
+                            }
+                        }
+                        let eps = (o.a.id, o.b.id);
+                        tokio::spawn(self.clone().run_voicemail(call, mailbox, caller, eps));
+                    }
+                }
                 Job::Finish(record) => {
+                    let voicemail = self.take_voicemail(call);
                     let recording = self.recording_of(call);
                     let (qa, qb) = match open.take() {
                         Some(o) => self.close(call, o).await,
@@ -166,6 +184,9 @@ impl Calls {
                         Some((rec, events)) => self.recording_result(rec, events).await,
                         None => None,
                     };
+                    if let Some(vm) = voicemail {
+                        self.store_voicemail(call, vm, recording.as_ref()).await;
+                    }
                     self.store_record(record, qa, qb, recording).await;
                     break;
                 }
