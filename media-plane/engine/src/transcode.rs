@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use warden_dsp::{Codec, CodecParams, FrameKind, JitterConfig, PcmJitterBuffer, Resampler};
 use warden_rtp_proto::RtpPacket;
-use warden_shared::{ErrorCode, LegFormat, WireCodec};
+use warden_shared::{EndpointHandle, ErrorCode, LegFormat, WireCodec};
 
 use crate::endpoint::EndpointTable;
 use crate::load::{DropReason, LocalCounters};
+use crate::playback::Playbacks;
+use crate::record::Recorders;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch};
 
@@ -102,6 +104,13 @@ pub(crate) struct Xcode {
     /// RTP timestamp of the last event received, and the one it was given outgoing.
     event_ts: Option<(u32, u32)>,
     packet: Vec<u8>,
+    /// The decoded party at 8 kHz for a recording of the call (only while one runs).
+    to_record: Resampler,
+    recorded: Vec<i16>,
+    recorded_len: usize,
+    /// 8 kHz prompt or tone frames played to the other party instead of this party's
+    /// voice, resampled to the encoder's rate.
+    from_prompt: Resampler,
     pub(crate) counters: XcodeCounters,
 }
 
@@ -124,9 +133,19 @@ impl Xcode {
             Resampler::new(in_rate, enc.sample_rate()).map_err(|_| ErrorCode::InvalidRemote)?;
         let out_frame = enc.samples_per_frame();
         let in_frame = (in_rate / 50) as usize;
+        let to_record = Resampler::new(in_rate, 8000).map_err(|_| ErrorCode::InvalidRemote)?;
+        let from_prompt =
+            Resampler::new(8000, enc.sample_rate()).map_err(|_| ErrorCode::InvalidRemote)?;
+        let resampled_len = resampler
+            .max_output_len(in_frame)
+            .max(from_prompt.max_output_len(crate::record::FRAME));
         Ok(Self {
             pt_in: from.payload_type,
-            resampled: vec![0; resampler.max_output_len(in_frame)],
+            resampled: vec![0; resampled_len],
+            recorded: vec![0; to_record.max_output_len(in_frame).max(crate::record::FRAME)],
+            recorded_len: 0,
+            to_record,
+            from_prompt,
             fifo: vec![0; out_frame * 4],
             fifo_len: 0,
             out_frame,
@@ -200,9 +219,53 @@ impl Xcode {
     /// Timer: the next 20 ms for the other party. Returns the RTP packet to send, if any
     /// (nothing while the party's stream has not started or is in a long gap).
     pub(crate) fn tick(&mut self, now_ms: u64) -> Option<&[u8]> {
+        let len = self.step(now_ms, false, None)?;
+        self.packet.get(..len)
+    }
+
+    /// The packet built by the last [`step`](Self::step) that returned `len`.
+    pub(crate) fn packet(&self, len: usize) -> &[u8] {
+        self.packet.get(..len).unwrap_or_default()
+    }
+
+    /// The decoded party at 8 kHz from the last [`step`](Self::step) asked to record (one
+    /// 20 ms frame, silence while the party is silent).
+    pub(crate) fn recorded(&self) -> &[i16] {
+        self.recorded.get(..self.recorded_len).unwrap_or_default()
+    }
+
+    /// Timer: the next 20 ms. The party's frame is popped (and kept at 8 kHz for
+    /// [`recorded`](Self::recorded) when `record`); what is encoded for the other party is
+    /// that frame, or `prompt` (20 ms at 8 kHz) when one is played to the other party.
+    /// Returns the length of the RTP packet to send, if any.
+    pub(crate) fn step(
+        &mut self,
+        now_ms: u64,
+        record: bool,
+        prompt: Option<&[i16]>,
+    ) -> Option<usize> {
         let frame = self.jb.pop(now_ms);
-        let kind = frame.kind;
-        let n = match self.resampler.process(frame.pcm, &mut self.resampled) {
+        let mut kind = frame.kind;
+        self.recorded_len = 0;
+        if record {
+            if kind == FrameKind::Silence {
+                self.recorded[..crate::record::FRAME].fill(0);
+                self.recorded_len = crate::record::FRAME;
+            } else {
+                match self.to_record.process(frame.pcm, &mut self.recorded) {
+                    Ok(n) => self.recorded_len = n,
+                    Err(_) => self.counters.errors += 1,
+                }
+            }
+        }
+        let converted = match prompt {
+            Some(pcm) => {
+                kind = FrameKind::Decoded;
+                self.from_prompt.process(pcm, &mut self.resampled)
+            }
+            None => self.resampler.process(frame.pcm, &mut self.resampled),
+        };
+        let n = match converted {
             Ok(n) => n,
             Err(_) => {
                 self.counters.errors += 1;
@@ -262,7 +325,7 @@ impl Xcode {
         self.seq = self.seq.wrapping_add(1);
         self.marker = false;
         self.counters.sent += 1;
-        self.packet.get(..total)
+        Some(total)
     }
 }
 
@@ -280,6 +343,14 @@ pub(crate) struct XcodeSet {
     /// Slots of endpoints holding an [`Xcode`] (both ends of every bridge).
     slots: Vec<u32>,
     next: Option<Instant>,
+    /// Playbacks into a bridged endpoint that ended on this schedule (reported by the core).
+    pub(crate) finished: Vec<EndpointHandle>,
+}
+
+/// What else the bridge's frames feed or carry: the core's recordings and playbacks.
+pub(crate) struct Taps<'a> {
+    pub(crate) recorders: &'a mut Recorders,
+    pub(crate) playbacks: &'a mut Playbacks,
 }
 
 impl XcodeSet {
@@ -287,6 +358,7 @@ impl XcodeSet {
         Self {
             slots: Vec::with_capacity(n),
             next: None,
+            finished: Vec::with_capacity(4),
         }
     }
 
@@ -318,6 +390,7 @@ impl XcodeSet {
         &mut self,
         table: &mut EndpointTable,
         counters: &mut LocalCounters,
+        taps: &mut Taps<'_>,
         now: Instant,
         epoch: Instant,
     ) {
@@ -330,15 +403,23 @@ impl XcodeSet {
             }
             let now_ms = due.saturating_duration_since(epoch).as_millis() as u64;
             for &slot in &self.slots {
-                send_frame(table, counters, slot, now_ms);
+                send_frame(table, counters, taps, &mut self.finished, slot, now_ms);
             }
             self.next = Some(due + FRAME);
         }
     }
 }
 
-/// One frame from endpoint `slot`'s party to its peer's party.
-fn send_frame(table: &mut EndpointTable, counters: &mut LocalCounters, slot: u32, now_ms: u64) {
+/// One frame from endpoint `slot`'s party to its peer's party (or of the prompt playing to
+/// the peer's party instead).
+fn send_frame(
+    table: &mut EndpointTable,
+    counters: &mut LocalCounters,
+    taps: &mut Taps<'_>,
+    finished: &mut Vec<EndpointHandle>,
+    slot: u32,
+    now_ms: u64,
+) {
     let Some(peer) = table.slot_mut(slot).and_then(|e| e.peer) else {
         return;
     };
@@ -348,10 +429,30 @@ fn send_frame(table: &mut EndpointTable, counters: &mut LocalCounters, slot: u32
     let Some(x) = a.xcode.as_deref_mut() else {
         return;
     };
-    let Some(packet) = x.tick(now_ms) else {
+    let mut prompt = [0i16; crate::record::FRAME];
+    let mut playing = false;
+    if b.playing {
+        if let Some((h, p)) = taps
+            .playbacks
+            .by_endpoint
+            .iter_mut()
+            .find(|(h, _)| h.slot == peer)
+        {
+            playing = p.next_pcm(&mut prompt);
+            if !playing && !finished.contains(h) {
+                finished.push(*h);
+            }
+        }
+    }
+    let len = x.step(now_ms, a.tap.is_some(), playing.then_some(&prompt[..]));
+    if let Some(tap) = a.tap {
+        taps.recorders.on_pcm(tap, x.recorded());
+    }
+    let Some(len) = len else {
         return;
     };
-    if !a.direction.receives() || !b.direction.sends() {
+    let packet = x.packet(len);
+    if !(a.direction.receives() || playing) || !b.direction.sends() {
         counters.drop(DropReason::Direction);
         return;
     }
