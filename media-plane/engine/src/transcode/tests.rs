@@ -308,3 +308,51 @@ fn an_opus_party_is_kept_at_8k_for_recording_and_a_prompt_replaces_it_for_the_ot
     assert!(power(&voice, 8000, 440.0) > 100.0 * power(&voice, 8000, 1000.0));
     assert!(power(&tone_part, 8000, 1000.0) > 100.0 * power(&tone_part, 8000, 440.0));
 }
+
+#[test]
+fn a_party_sending_60_ms_packets_is_decoded_whole() {
+    // PCMU 1 kHz in 60 ms packets (three 20 ms frames back to back), Opus out.
+    let frames = packets(CodecParams::pcmu(), 0, &tone(8000, 1000.0, 8000 * 2));
+    let input: Vec<Vec<u8>> = frames
+        .chunks_exact(3)
+        .map(|c| {
+            let mut p = c[0].clone();
+            p.extend_from_slice(&c[1][RTP_HEADER..]);
+            p.extend_from_slice(&c[2][RTP_HEADER..]);
+            p
+        })
+        .collect();
+    let from = format(WireCodec::Pcmu, 0, 8000);
+    let to = format(WireCodec::Opus, 96, 48_000);
+    let mut x = Xcode::new(&from, &to, 5, 0, 0).unwrap();
+    let mut out = Vec::new();
+    for k in 0..input.len() * 3 + 10 {
+        let t = 1000 + k as u64 * 20;
+        if k % 3 == 2 {
+            if let Some(p) = input.get(k / 3) {
+                assert_eq!(x.ingest(t, &mut p.clone()), Ingest::Buffered);
+            }
+        }
+        if let Some(p) = x.tick(t + 5) {
+            out.push(p.to_vec());
+        }
+    }
+    // One packet per 20 ms once playing, without concealment inside the stream (the last
+    // three are the concealment after it ends).
+    assert!(out.len() >= 95, "{} packets out of 100 frames", out.len());
+    assert!(x.counters.concealed <= 3, "{:?}", x.counters);
+    let ts = |p: &Vec<u8>| u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    assert!(out
+        .windows(2)
+        .all(|w| ts(&w[1]).wrapping_sub(ts(&w[0])) == 960));
+    let pcm = decode(CodecParams::opus(48_000), &out);
+    let steady = &pcm[48_000 / 5..48_000 * 9 / 5];
+    for other in [440.0, 2000.0] {
+        assert!(power(steady, 48_000, 1000.0) > 100.0 * power(steady, 48_000, other));
+    }
+    // Every 20 ms of it holds the tone (no gap where the rest of a packet was dropped).
+    for chunk in steady.chunks_exact(960) {
+        let level = rms(chunk) / (8000.0 / 2f64.sqrt());
+        assert!((0.6..1.4).contains(&level), "level ratio {level:.2}");
+    }
+}
