@@ -541,6 +541,8 @@ impl Core {
                 events = m.events + t.events,
                 ignored = m.ignored + t.ignored,
                 errors = m.errors + t.errors,
+                rtt_us_a = mine.as_ref().and_then(|x| x.rtcp.figures.rtt_us),
+                rtt_us_b = theirs.as_ref().and_then(|x| x.rtcp.figures.rtt_us),
                 "transcoding bridge stopped"
             );
         }

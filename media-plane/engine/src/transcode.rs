@@ -111,6 +111,8 @@ pub(crate) struct Xcode {
     /// 8 kHz prompt or tone frames played to the other party instead of this party's
     /// voice, resampled to the encoder's rate.
     from_prompt: Resampler,
+    /// RTCP with the party this direction decodes.
+    pub(crate) rtcp: rtcp::LegRtcp,
     pub(crate) counters: XcodeCounters,
 }
 
@@ -146,6 +148,7 @@ impl Xcode {
             recorded_len: 0,
             to_record,
             from_prompt,
+            rtcp: rtcp::LegRtcp::new(ssrc ^ ts),
             fifo: vec![0; out_frame * 4],
             fifo_len: 0,
             out_frame,
@@ -221,6 +224,11 @@ impl Xcode {
     pub(crate) fn tick(&mut self, now_ms: u64) -> Option<&[u8]> {
         let len = self.step(now_ms, false, None)?;
         self.packet.get(..len)
+    }
+
+    /// The stream sent to the other party: SSRC, RTP time now, packets sent.
+    pub(crate) fn stream(&self) -> (u32, u32, u64) {
+        (self.ssrc, self.ts, self.counters.sent)
     }
 
     /// The packet built by the last [`step`](Self::step) that returned `len`.
@@ -405,8 +413,57 @@ impl XcodeSet {
             for &slot in &self.slots {
                 send_frame(table, counters, taps, &mut self.finished, slot, now_ms);
             }
+            let now_ns = due.saturating_duration_since(epoch).as_nanos() as u64;
+            for &slot in &self.slots {
+                send_report(table, counters, slot, now_ns);
+            }
             self.next = Some(due + FRAME);
         }
+    }
+}
+
+/// Wall-clock time for NTP timestamps (read only when RTCP is sent or received).
+pub(crate) fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The bridge's RTCP report to endpoint `slot`'s party, when due.
+fn send_report(table: &mut EndpointTable, counters: &mut LocalCounters, slot: u32, now_ns: u64) {
+    let Some(peer) = table.slot_mut(slot).and_then(|e| e.peer) else {
+        return;
+    };
+    let Some((a, b)) = table.pair_mut(slot, peer) else {
+        return;
+    };
+    let (Some(x), Some(to_party)) = (a.xcode.as_deref_mut(), b.xcode.as_deref()) else {
+        return;
+    };
+    if !x.rtcp.due(now_ns) {
+        return;
+    }
+    let (ssrc, ts, sent) = to_party.stream();
+    let mut out = [0u8; rtcp::REPORT_MAX];
+    let party = a.ssrc;
+    let written = x.rtcp.write_report(
+        (ssrc, ts, sent, a.bytes_sent),
+        &mut a.recv,
+        party,
+        now_ns,
+        unix_ns(),
+        &mut out,
+    );
+    let (Some(len), Some((fd, dest))) = (written, a.rtcp_route()) else {
+        return;
+    };
+    match sys::send_to(fd, &out[..len], dest) {
+        Ok(n) => {
+            counters.packets_out += 1;
+            counters.bytes_out += n as u64;
+            a.rtcp_sent = a.rtcp_sent.saturating_add(1);
+        }
+        Err(_) => counters.drop(DropReason::SendFailed),
     }
 }
 
@@ -487,12 +544,20 @@ impl PacketPath<'_> {
             return true;
         };
         let now_ms = self.now_ns / 1_000_000;
-        // RTCP of a terminated stream describes packets the other party never sees.
-        let outcome = if rtp {
-            x.ingest(now_ms, bytes)
-        } else {
-            Ingest::Ignored
-        };
+        if !rtp {
+            // RTCP of a terminated stream describes packets the other party never sees:
+            // the bridge consumes it (it reports to each party itself).
+            let peer = self.table.slot_mut(slot).and_then(|e| e.peer);
+            let Some((a, b)) = peer.and_then(|p| self.table.pair_mut(slot, p)) else {
+                return true;
+            };
+            let bridge_ssrc = b.xcode.as_deref().map_or(0, |x| x.stream().0);
+            if let (Some(x), Some((bytes, _, _))) = (a.xcode.as_deref_mut(), batch.datagram(i)) {
+                x.rtcp.on_rtcp(bytes, bridge_ssrc, self.now_ns, unix_ns());
+            }
+            return true;
+        }
+        let outcome = x.ingest(now_ms, bytes);
         let len = bytes.len();
         match outcome {
             Ingest::Buffered => {}
@@ -542,6 +607,8 @@ impl FramePath {
         self.0.tick(now_ms).map(<[u8]>::len)
     }
 }
+
+mod rtcp;
 
 #[cfg(test)]
 mod tests;
