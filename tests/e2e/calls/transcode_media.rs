@@ -235,3 +235,47 @@ fn a_tone_played_into_the_opus_leg_is_encoded_by_the_bridge() {
         hang_up(&w, caller, callee);
     }
 }
+
+#[test]
+fn with_transcoding_off_a_call_without_a_common_codec_is_refused_with_488() {
+    for backend in Backend::all() {
+        let w = Warden::start("call_xcode_off", backend, "calls:\n  transcoding: false\n").unwrap();
+        let setup = CallSetup::new(&w);
+        let tb = socket();
+        let mut callee = setup.callee(&w, "uas_answer_opus96.xml", tb.local_addr().unwrap(), &[]);
+        let mut caller = setup.caller(
+            &w,
+            "call_uac_fail.xml",
+            EXT2,
+            Sip::Udp,
+            "127.0.0.1:9".parse().unwrap(),
+            &[],
+        );
+        assert!(
+            caller.wait(Duration::from_secs(20)),
+            "caller:\n{}",
+            caller.explain()
+        );
+        assert!(
+            callee.wait(Duration::from_secs(10)),
+            "callee:\n{}",
+            callee.explain()
+        );
+        // The callee was offered the caller's codecs only (nothing added to transcode).
+        let messages = callee.messages();
+        let invite = messages.split("SIP/2.0 180").next().unwrap_or_default();
+        assert!(
+            invite.contains("m=audio") && !invite.contains("opus"),
+            "{invite}"
+        );
+        assert!(
+            caller
+                .messages()
+                .contains("SIP/2.0 488 Not Acceptable Here"),
+            "488 to the caller:\n{}",
+            caller.messages()
+        );
+        let r = records(&w, 1).remove(0).record;
+        assert_eq!(r.disposition, warden_storage::Disposition::Failed, "{r:?}");
+    }
+}
