@@ -11,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use warden_dsp::{Codec, CodecParams, FrameKind, JitterConfig, PcmJitterBuffer, Resampler};
+use warden_dsp::{
+    Codec, CodecParams, FrameKind, InsertOutcome, JitterConfig, PcmJitterBuffer, Resampler,
+};
 use warden_rtp_proto::RtpPacket;
 use warden_shared::{EndpointHandle, ErrorCode, LegFormat, WireCodec};
 
@@ -74,6 +76,23 @@ pub(crate) struct XcodeCounters {
     pub(crate) sent: u64,
     pub(crate) concealed: u64,
     pub(crate) errors: u64,
+    /// Frames decoded from the party's packets.
+    pub(crate) decoded: u64,
+    /// Frames encoded for the other party.
+    pub(crate) encoded: u64,
+    /// Voice packets the jitter buffer refused (duplicate, late, out of reach, too large).
+    pub(crate) dropped: u64,
+}
+
+impl XcodeCounters {
+    /// Adds what changed since `before` to the core's counters.
+    fn publish_since(&self, before: &XcodeCounters, core: &mut LocalCounters) {
+        core.xcode_decoded += self.decoded - before.decoded;
+        core.xcode_encoded += self.encoded - before.encoded;
+        core.xcode_concealed += self.concealed - before.concealed;
+        core.xcode_dropped += (self.dropped + self.ignored + self.errors)
+            - (before.dropped + before.ignored + before.errors);
+    }
 }
 
 /// One direction of a transcoding bridge, owned by the endpoint whose party it decodes.
@@ -207,7 +226,7 @@ impl Xcode {
             self.counters.ignored += 1;
             return Ingest::Ignored;
         }
-        let _ = self.jb.insert(
+        let outcome = self.jb.insert(
             now_ms,
             p.sequence(),
             p.timestamp(),
@@ -215,6 +234,9 @@ impl Xcode {
             p.marker(),
             p.payload(),
         );
+        if !matches!(outcome, InsertOutcome::Buffered | InsertOutcome::Resynced) {
+            self.counters.dropped += 1;
+        }
         self.counters.ingested += 1;
         Ingest::Buffered
     }
@@ -254,6 +276,9 @@ impl Xcode {
     ) -> Option<usize> {
         let frame = self.jb.pop(now_ms);
         let mut kind = frame.kind;
+        if kind == FrameKind::Decoded {
+            self.counters.decoded += 1;
+        }
         self.recorded_len = 0;
         if record {
             if kind == FrameKind::Silence {
@@ -314,6 +339,7 @@ impl Xcode {
                 return None;
             }
         };
+        self.counters.encoded += 1;
         self.fifo.copy_within(self.out_frame..self.fifo_len, 0);
         self.fifo_len -= self.out_frame;
         self.payload_len += len;
@@ -402,6 +428,7 @@ impl XcodeSet {
         now: Instant,
         epoch: Instant,
     ) {
+        counters.xcode_bridges = (self.slots.len() / 2) as u64;
         let mut rounds = 0;
         while let Some(due) = self.next.filter(|d| *d <= now) {
             rounds += 1;
@@ -501,7 +528,9 @@ fn send_frame(
             }
         }
     }
+    let before = x.counters;
     let len = x.step(now_ms, a.tap.is_some(), playing.then_some(&prompt[..]));
+    x.counters.publish_since(&before, counters);
     if let Some(tap) = a.tap {
         taps.recorders.on_pcm(tap, x.recorded());
     }
@@ -557,7 +586,9 @@ impl PacketPath<'_> {
             }
             return true;
         }
+        let before = x.counters;
         let outcome = x.ingest(now_ms, bytes);
+        x.counters.publish_since(&before, self.counters);
         let len = bytes.len();
         match outcome {
             Ingest::Buffered => {}

@@ -81,6 +81,17 @@ fn transcoded_call(w: &Warden, seconds: u32) -> (Sipp, Sipp, Phones) {
     (caller, callee, phones)
 }
 
+/// Sum of a media metric over the cores (`/metrics`).
+fn media_metric(w: &Warden, name: &str) -> f64 {
+    let Ok((_, body)) = w.http_get("/metrics") else {
+        return -1.0;
+    };
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn pace(t0: Instant, frame: usize) {
     let next = t0 + Duration::from_millis(20 * frame as u64);
     std::thread::sleep(next.saturating_duration_since(Instant::now()));
@@ -110,7 +121,29 @@ fn recorded_transcoded_call_holds_the_pcmu_caller_left_and_the_opus_callee_right
             phones.send(440.0, 1000.0);
             pace(t0, i + 1);
         }
+        // The core's transcoding counters, while the call is still up (copied every second).
+        assert!(
+            wait_for(
+                || media_metric(&w, "warden_media_transcoding_bridges") == 1.0
+                    && media_metric(&w, "warden_media_transcoding_frames_decoded_total") >= 200.0,
+                Duration::from_secs(3)
+            ),
+            "bridges {} decoded {}",
+            media_metric(&w, "warden_media_transcoding_bridges"),
+            media_metric(&w, "warden_media_transcoding_frames_decoded_total")
+        );
+        let encoded = media_metric(&w, "warden_media_transcoding_frames_encoded_total");
+        assert!(encoded >= 200.0, "{encoded} frames encoded");
+        let concealed = media_metric(&w, "warden_media_transcoding_frames_concealed_total");
+        assert!(concealed < 50.0, "{concealed} frames concealed on loopback");
         hang_up(&w, caller, callee);
+        assert!(
+            wait_for(
+                || media_metric(&w, "warden_media_transcoding_bridges") == 0.0,
+                Duration::from_secs(3)
+            ),
+            "the bridge is gone after the call"
+        );
 
         let r = records(&w, 1).remove(0).record;
         assert_eq!(r.codec.as_deref(), Some("PCMU<->opus"));
@@ -277,5 +310,9 @@ fn with_transcoding_off_a_call_without_a_common_codec_is_refused_with_488() {
         );
         let r = records(&w, 1).remove(0).record;
         assert_eq!(r.disposition, warden_storage::Disposition::Failed, "{r:?}");
+        assert_eq!(
+            media_metric(&w, "warden_media_transcoding_frames_encoded_total"),
+            0.0
+        );
     }
 }
