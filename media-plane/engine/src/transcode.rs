@@ -515,17 +515,24 @@ fn send_frame(
     };
     let mut prompt = [0i16; crate::record::FRAME];
     let mut playing = false;
+    // A playback started before the bridge sends G.711 on its own: the party's frames are
+    // then not sent (the prompt replaces them, as on a relayed call).
+    let mut replaced = false;
     if b.playing {
-        if let Some((h, p)) = taps
+        match taps
             .playbacks
             .by_endpoint
             .iter_mut()
             .find(|(h, _)| h.slot == peer)
         {
-            playing = p.next_pcm(&mut prompt);
-            if !playing && !finished.contains(h) {
-                finished.push(*h);
+            Some((h, p)) if p.bridged => {
+                playing = p.next_pcm(&mut prompt);
+                if !playing && !finished.contains(h) {
+                    finished.push(*h);
+                }
             }
+            Some(_) => replaced = true,
+            None => {}
         }
     }
     let before = x.counters;
@@ -534,7 +541,7 @@ fn send_frame(
     if let Some(tap) = a.tap {
         taps.recorders.on_pcm(tap, x.recorded());
     }
-    let Some(len) = len else {
+    let Some(len) = len.filter(|_| !replaced) else {
         return;
     };
     let packet = x.packet(len);
@@ -636,6 +643,13 @@ impl FramePath {
     /// The timer path for one 20 ms frame; the length of the RTP packet built, if any.
     pub fn tick(&mut self, now_ms: u64) -> Option<usize> {
         self.0.tick(now_ms).map(<[u8]>::len)
+    }
+
+    /// As [`tick`](Self::tick), also keeping the decoded frame at 8 kHz for a recording
+    /// (returned: the number of samples kept).
+    pub fn tick_recorded(&mut self, now_ms: u64) -> (Option<usize>, usize) {
+        let len = self.0.step(now_ms, true, None);
+        (len, self.0.recorded().len())
     }
 }
 
