@@ -1,4 +1,7 @@
 use super::*;
+use std::time::Instant;
+
+use crate::endpoint::EndpointTable;
 use crate::playback::Playbacks;
 use crate::record::Recorders;
 
