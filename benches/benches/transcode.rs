@@ -2,7 +2,8 @@
 //! (parse, jitter-buffer insert) plus timer path (playout, decode, resample, encode, RTP
 //! header) — against the plain relay's per-packet path (classify, parse, latch, receive
 //! statistics, in-place rewrite) measured in the same run. The ratio of the two is the
-//! cost of transcoding a frame relative to relaying it.
+//! cost of transcoding a frame relative to relaying it. The `_recorded` variants also keep
+//! each decoded frame at 8 kHz for a recording of the call.
 
 // Inputs are fixed and known-good: an error here is a bench setup bug, so unwrap is fine.
 #![allow(clippy::unwrap_used)]
@@ -68,6 +69,7 @@ fn bench_direction(
     name: &str,
     from: (LegFormat, CodecParams, u32),
     to: LegFormat,
+    recorded: bool,
 ) {
     let (from_format, params, step) = from;
     let mut input = packets(params, from_format.payload_type);
@@ -79,7 +81,11 @@ fn bench_direction(
         stamp(p, n, step);
         let now_ms = 1000 + u64::from(n) * 20;
         let buffered = path.ingest(now_ms, black_box(p.as_mut_slice()));
-        black_box((buffered, path.tick(now_ms + 5)))
+        if recorded {
+            black_box((buffered, path.tick_recorded(now_ms + 5).0))
+        } else {
+            black_box((buffered, path.tick(now_ms + 5)))
+        }
     };
     // Past the jitter buffer's initial delay: every frame decodes and encodes.
     for _ in 0..20 {
@@ -121,18 +127,22 @@ fn bench(c: &mut Criterion) {
     relay(c);
     let pcmu = format(WireCodec::Pcmu, 0, 8000);
     let opus = format(WireCodec::Opus, 96, 48_000);
-    bench_direction(
-        c,
-        "transcode/pcmu_to_opus_per_frame",
-        (pcmu, CodecParams::pcmu(), 160),
-        opus,
-    );
-    bench_direction(
-        c,
-        "transcode/opus_to_pcmu_per_frame",
-        (opus, CodecParams::opus(48_000), 960),
-        pcmu,
-    );
+    for (suffix, recorded) in [("", false), ("_recorded", true)] {
+        bench_direction(
+            c,
+            &format!("transcode/pcmu_to_opus_per_frame{suffix}"),
+            (pcmu, CodecParams::pcmu(), 160),
+            opus,
+            recorded,
+        );
+        bench_direction(
+            c,
+            &format!("transcode/opus_to_pcmu_per_frame{suffix}"),
+            (opus, CodecParams::opus(48_000), 960),
+            pcmu,
+            recorded,
+        );
+    }
 }
 
 criterion_group!(benches, bench);

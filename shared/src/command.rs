@@ -136,7 +136,8 @@ pub enum Command {
     },
     /// Record the bridged legs `a` (left/caller) and `b` (right/callee) to the WAV file
     /// named by `id` (see [`crate::recording_file_name`]) until `StopRecording`, unbridge or
-    /// destroy. Refused with `UnsupportedCodec` for a leg whose clock rate is not 8 kHz.
+    /// destroy. A leg of a transcoding bridge is recorded from the bridge's decoded audio
+    /// (8 kHz); any other leg must send G.711 (else its channel holds silence).
     StartRecording {
         /// Request id.
         req: RequestId,

@@ -318,6 +318,11 @@ pub struct CallsConfig {
     /// How recordings are written: `stereo` (caller left, callee right;
     /// default) or `mono` (both mixed).
     pub record_mode: RecordingMode,
+    /// Transcode calls whose parties share no codec (default true): the
+    /// callee is also offered the codecs the media plane can transcode, and
+    /// the media plane converts between the legs. `false`: such calls are
+    /// refused with 488.
+    pub transcoding: bool,
 }
 
 /// `calls.record`.
@@ -351,6 +356,7 @@ impl Default for CallsConfig {
             min_se_secs: 90,
             record: RecordCalls::None,
             record_mode: RecordingMode::Stereo,
+            transcoding: true,
         }
     }
 }

@@ -540,3 +540,25 @@ fn digest_algorithms_must_be_known_non_empty_and_unique() {
     assert!(err.to_string().contains("digest_algorithms"), "{err}");
     assert!(err.to_string().contains("line 3"), "{err}");
 }
+
+#[test]
+fn calls_transcoding_is_on_by_default_and_can_be_turned_off() {
+    assert!(Config::default().calls.transcoding);
+    assert!(
+        Config::from_yaml_str("calls:\n  record: all\n")
+            .unwrap()
+            .calls
+            .transcoding
+    );
+    let c = Config::from_yaml_str("calls:\n  transcoding: false\n").unwrap();
+    assert!(!c.calls.transcoding);
+    assert_eq!(
+        c.calls.ring_timeout_secs, 60,
+        "other keys keep their defaults"
+    );
+    let e = err("calls:\n  transcoding: sometimes\n");
+    assert_eq!(line_col(&e).0, 2, "{e}");
+    // Printed and read back unchanged.
+    let back = Config::from_yaml_str(&c.to_yaml().unwrap()).unwrap();
+    assert!(!back.calls.transcoding);
+}

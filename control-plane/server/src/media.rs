@@ -82,6 +82,11 @@ pub(crate) struct MediaMetrics {
     cpu_time: Family<CoreLabels, Counter<f64, AtomicU64>>,
     dtmf_digits: Family<CoreLabels, Counter<u64, AtomicU64>>,
     dtmf_malformed: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    xcode_bridges: Family<CoreLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    xcode_decoded: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    xcode_encoded: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    xcode_concealed: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    xcode_dropped: Family<CoreLabels, Counter<u64, AtomicU64>>,
     /// The last interval's rates per core, for the API.
     latest: Mutex<Vec<crate::api::CoreLoad>>,
 }
@@ -145,6 +150,31 @@ impl MediaMetrics {
             "Telephone-event packets whose payload did not parse (relayed anyway)",
             self.dtmf_malformed.clone(),
         );
+        r.register(
+            "transcoding_bridges",
+            "Transcoding bridges running on the core",
+            self.xcode_bridges.clone(),
+        );
+        r.register(
+            "transcoding_frames_decoded",
+            "20 ms frames the core's transcoding bridges decoded from packets",
+            self.xcode_decoded.clone(),
+        );
+        r.register(
+            "transcoding_frames_encoded",
+            "20 ms frames the core's transcoding bridges encoded",
+            self.xcode_encoded.clone(),
+        );
+        r.register(
+            "transcoding_frames_concealed",
+            "20 ms frames the core's transcoding bridges concealed (loss, FEC, undecodable)",
+            self.xcode_concealed.clone(),
+        );
+        r.register(
+            "transcoding_dropped",
+            "Packets the core's transcoding bridges did not play, and frames lost to codec errors",
+            self.xcode_dropped.clone(),
+        );
     }
 
     /// Copies one snapshot per core into the metrics (counters advance by the difference) and
@@ -201,6 +231,23 @@ impl MediaMetrics {
             self.dtmf_malformed
                 .get_or_create(&core)
                 .inc_by(snap.dtmf_malformed.saturating_sub(prev.dtmf_malformed));
+            self.xcode_bridges
+                .get_or_create(&core)
+                .set(gauge(snap.xcode_bridges));
+            for (family, now, before) in [
+                (&self.xcode_decoded, snap.xcode_decoded, prev.xcode_decoded),
+                (&self.xcode_encoded, snap.xcode_encoded, prev.xcode_encoded),
+                (
+                    &self.xcode_concealed,
+                    snap.xcode_concealed,
+                    prev.xcode_concealed,
+                ),
+                (&self.xcode_dropped, snap.xcode_dropped, prev.xcode_dropped),
+            ] {
+                family
+                    .get_or_create(&core)
+                    .inc_by(now.saturating_sub(before));
+            }
             let per_sec = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs_elapsed;
             latest.push(crate::api::CoreLoad {
                 core: cpu,

@@ -190,8 +190,17 @@ impl Core {
                     Timer::StatsReport => self.report_stats(),
                 }
             }
-            self.xcode
-                .run(&mut self.table, &mut self.counters, now, self.epoch);
+            let mut taps = crate::transcode::Taps {
+                recorders: &mut self.recorders,
+                playbacks: &mut self.playbacks,
+            };
+            self.xcode.run(
+                &mut self.table,
+                &mut self.counters,
+                &mut taps,
+                now,
+                self.epoch,
+            );
             if self.commands.is_abandoned() && self.commands.is_empty() {
                 tracing::info!(core = self.index, "control side gone, media core stopping");
                 break;
@@ -532,6 +541,8 @@ impl Core {
                 events = m.events + t.events,
                 ignored = m.ignored + t.ignored,
                 errors = m.errors + t.errors,
+                rtt_us_a = mine.as_ref().and_then(|x| x.rtcp.figures.rtt_us),
+                rtt_us_b = theirs.as_ref().and_then(|x| x.rtcp.figures.rtt_us),
                 "transcoding bridge stopped"
             );
         }

@@ -191,11 +191,17 @@ impl Endpoint {
         } else {
             let expected = (packets as i64 + lost.max(0)).max(1) as f64;
             // A relay cannot see mouth-to-ear delay; the receiver's jitter buffer
-            // (about twice the jitter) stands in for the delay term.
+            // (about twice the jitter) stands in for the delay term. A transcoding bridge
+            // hears the party's RTCP: half the round trip it measured adds to it.
+            let network_ms = self
+                .xcode
+                .as_ref()
+                .and_then(|x| x.rtcp.figures.rtt_us)
+                .map_or(0.0, |us| f64::from(us) / 2000.0);
             let q = estimate(
                 Codec::G711,
                 lost.max(0) as f64 / expected,
-                Some(2.0 * snap.jitter_ms),
+                Some(2.0 * snap.jitter_ms + network_ms),
             );
             (q.r_factor, q.mos)
         };
@@ -403,6 +409,33 @@ mod tests {
         // The pool skips ports another process holds, so any range works.
         let base = 42000 + (std::process::id() % 500) as u16 * 16 + offset;
         PortPool::new((0..n as u16).map(|i| base + 2 * i).collect())
+    }
+
+    #[test]
+    fn a_bridge_round_trip_lowers_the_leg_quality_estimate() {
+        let mut pool = free_pool(2, 8);
+        let mut ep = endpoint(&mut pool);
+        for seq in 0..100u16 {
+            let _ = ep
+                .recv
+                .on_packet(seq, u32::from(seq) * 160, u64::from(seq) * 20_000_000, 160);
+        }
+        let plain = ep.stats().r_factor_x100;
+        let pcmu = warden_shared::LegFormat {
+            codec: warden_shared::WireCodec::Pcmu,
+            payload_type: 0,
+            clock_rate: 8000,
+            ptime_ms: 20,
+            telephone_event: None,
+        };
+        let mut x = crate::transcode::Xcode::new(&pcmu, &pcmu, 1, 0, 0).unwrap();
+        ep.xcode = Some(Box::new(x));
+        assert_eq!(ep.stats().r_factor_x100, plain, "no RTCP yet: no change");
+        x = *ep.xcode.take().unwrap();
+        x.rtcp.figures.rtt_us = Some(800_000);
+        ep.xcode = Some(Box::new(x));
+        let far = ep.stats().r_factor_x100;
+        assert!(far + 500 < plain, "400 ms one way: R {far} vs {plain}");
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub struct CoreLoad {
     wakeups: AtomicU64,
     dtmf_digits: AtomicU64,
     dtmf_malformed: AtomicU64,
+    xcode_bridges: AtomicU64,
+    xcode_decoded: AtomicU64,
+    xcode_encoded: AtomicU64,
+    xcode_concealed: AtomicU64,
+    xcode_dropped: AtomicU64,
 }
 
 /// A point-in-time copy of a core's counters.
@@ -115,6 +120,17 @@ pub struct CoreLoadSnapshot {
     pub dtmf_digits: u64,
     /// Telephone-event packets whose payload did not parse (relayed anyway).
     pub dtmf_malformed: u64,
+    /// Transcoding bridges running on the core.
+    pub xcode_bridges: u64,
+    /// 20 ms frames the transcoding bridges decoded from packets.
+    pub xcode_decoded: u64,
+    /// 20 ms frames the transcoding bridges encoded.
+    pub xcode_encoded: u64,
+    /// 20 ms frames the transcoding bridges concealed (loss, Opus FEC, undecodable).
+    pub xcode_concealed: u64,
+    /// Packets a transcoding bridge did not play (not voice nor telephone-event, refused
+    /// by the jitter buffer) and frames lost to codec errors.
+    pub xcode_dropped: u64,
 }
 
 impl CoreLoadSnapshot {
@@ -151,6 +167,11 @@ impl CoreLoad {
             wakeups: self.wakeups.load(Relaxed),
             dtmf_digits: self.dtmf_digits.load(Relaxed),
             dtmf_malformed: self.dtmf_malformed.load(Relaxed),
+            xcode_bridges: self.xcode_bridges.load(Relaxed),
+            xcode_decoded: self.xcode_decoded.load(Relaxed),
+            xcode_encoded: self.xcode_encoded.load(Relaxed),
+            xcode_concealed: self.xcode_concealed.load(Relaxed),
+            xcode_dropped: self.xcode_dropped.load(Relaxed),
         }
     }
 }
@@ -171,6 +192,11 @@ pub(crate) struct LocalCounters {
     pub(crate) wakeups: u64,
     pub(crate) dtmf_digits: u64,
     pub(crate) dtmf_malformed: u64,
+    pub(crate) xcode_bridges: u64,
+    pub(crate) xcode_decoded: u64,
+    pub(crate) xcode_encoded: u64,
+    pub(crate) xcode_concealed: u64,
+    pub(crate) xcode_dropped: u64,
 }
 
 impl LocalCounters {
@@ -200,6 +226,11 @@ impl LocalCounters {
         shared.wakeups.store(self.wakeups, Relaxed);
         shared.dtmf_digits.store(self.dtmf_digits, Relaxed);
         shared.dtmf_malformed.store(self.dtmf_malformed, Relaxed);
+        shared.xcode_bridges.store(self.xcode_bridges, Relaxed);
+        shared.xcode_decoded.store(self.xcode_decoded, Relaxed);
+        shared.xcode_encoded.store(self.xcode_encoded, Relaxed);
+        shared.xcode_concealed.store(self.xcode_concealed, Relaxed);
+        shared.xcode_dropped.store(self.xcode_dropped, Relaxed);
     }
 }
 
@@ -214,6 +245,11 @@ mod tests {
             packets_in: 10,
             dtmf_digits: 3,
             dtmf_malformed: 1,
+            xcode_bridges: 2,
+            xcode_decoded: 100,
+            xcode_encoded: 99,
+            xcode_concealed: 3,
+            xcode_dropped: 4,
             ..Default::default()
         };
         local.drop(DropReason::Stranger);
@@ -227,6 +263,16 @@ mod tests {
         assert_eq!(snap.dropped_total(), 4);
         assert_eq!(snap.sessions, 2);
         assert_eq!((snap.dtmf_digits, snap.dtmf_malformed), (3, 1));
+        assert_eq!(
+            (
+                snap.xcode_bridges,
+                snap.xcode_decoded,
+                snap.xcode_encoded,
+                snap.xcode_concealed,
+                snap.xcode_dropped
+            ),
+            (2, 100, 99, 3, 4)
+        );
         assert_eq!(std::mem::align_of::<CoreLoad>(), 128);
         let labels: Vec<_> = DropReason::ALL.iter().map(|r| r.label()).collect();
         assert_eq!(labels.len(), DROP_REASONS);

@@ -1,5 +1,6 @@
 //! Prompt and tone playback into an endpoint: every 20 ms (the core's media tick) the next
-//! frame is generated, G.711-encoded for the leg, framed as RTP, passed through the
+//! frame is generated (8 kHz), G.711-encoded for the leg (a leg of a transcoding bridge is
+//! played by the bridge instead, which encodes the frames in the leg's codec), framed as RTP, passed through the
 //! endpoint's stream rewriter (so the remote sees one continuous stream) and sent. While a
 //! playback runs, what the bridge peer sends to that endpoint is not relayed.
 
@@ -96,6 +97,9 @@ pub(crate) struct Playback {
     seq: u16,
     ts: u32,
     pub(crate) frames: u32,
+    /// Played through a transcoding bridge: the bridge encodes the frames for the leg
+    /// (see [`next_pcm`](Self::next_pcm)); the media tick leaves it alone.
+    pub(crate) bridged: bool,
 }
 
 /// The G.711 codec for a payload type the leg uses; PCMU when nothing was received yet.
@@ -148,33 +152,42 @@ impl Playback {
             seq: (ssrc >> 8) as u16,
             ts: ssrc.rotate_left(7),
             frames: 0,
+            bridged: false,
         }
+    }
+
+    /// The next 20 ms at 8 kHz into `pcm`; false once the source has ended.
+    pub(crate) fn next_pcm(&mut self, pcm: &mut [i16; FRAME]) -> bool {
+        let playing = match &mut self.source {
+            Source::Prompt(p) => matches!(p.next_frame(pcm), Ok(PlayerState::Playing)),
+            Source::Tone(t) => {
+                !t.is_finished() && {
+                    t.next_frame(pcm);
+                    true
+                }
+            }
+        };
+        if playing {
+            self.frames = self.frames.saturating_add(1);
+        }
+        playing
     }
 
     /// Writes the next 20 ms RTP packet into `out`; `None` once the source has ended.
     pub(crate) fn next_packet(&mut self, out: &mut [u8; RTP_HEADER + FRAME]) -> Option<usize> {
         let mut pcm = [0i16; FRAME];
-        let playing = match &mut self.source {
-            Source::Prompt(p) => matches!(p.next_frame(&mut pcm), Ok(PlayerState::Playing)),
-            Source::Tone(t) => {
-                !t.is_finished() && {
-                    t.next_frame(&mut pcm);
-                    true
-                }
-            }
-        };
-        if !playing {
+        if !self.next_pcm(&mut pcm) {
             return None;
         }
+        let first = self.frames == 1;
         let n = self.codec.encode(&pcm, &mut out[RTP_HEADER..]).ok()?;
         out[0] = 0x80;
-        out[1] = self.pt | if self.frames == 0 { 0x80 } else { 0 };
+        out[1] = self.pt | if first { 0x80 } else { 0 };
         out[2..4].copy_from_slice(&self.seq.to_be_bytes());
         out[4..8].copy_from_slice(&self.ts.to_be_bytes());
         out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(FRAME as u32);
-        self.frames = self.frames.saturating_add(1);
         Some(RTP_HEADER + n)
     }
 }

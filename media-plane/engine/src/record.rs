@@ -3,10 +3,11 @@
 //! 20 ms the core pops one frame per leg, interleaves (stereo) or mixes (mono) them, and
 //! about once a second hands the PCM to the writer task.
 //!
-//! Only G.711 is decoded (payload types 0 and 8). Packets of any other payload type
-//! (G.722, Opus, dynamic types, comfort noise, telephone-event) are not recorded: they are
-//! counted as skipped and that channel holds silence; a leg negotiated at another clock
-//! rate than 8 kHz is refused with `UnsupportedCodec`.
+//! Only G.711 is decoded here (payload types 0 and 8). A leg of a transcoding bridge is
+//! instead fed by the bridge's own timer (`on_pcm`): the PCM it already decoded, resampled
+//! to the recording's 8 kHz. Packets of any other payload type on a leg that is not
+//! transcoded (G.722, Opus, dynamic types, comfort noise, telephone-event) are not
+//! recorded: they are counted as skipped and that channel holds silence.
 
 use std::collections::VecDeque;
 
@@ -28,9 +29,25 @@ pub(crate) struct Tap {
     pub(crate) channel: u8,
 }
 
+/// 8 kHz PCM a transcoding bridge hands over (up to four 20 ms frames).
+const FED: usize = 4 * FRAME;
+
 struct LegIn {
     jb: Option<(u8, PcmJitterBuffer)>,
     skipped: u64,
+    /// PCM a transcoding bridge feeds this leg (allocated with the recording).
+    fed: Box<Fed>,
+}
+
+/// Decoded PCM from a transcoding bridge, taken one frame per tick once two are waiting
+/// (the bridge's and the recording's 20 ms schedules are not in phase).
+struct Fed {
+    /// Set once the bridge feeds this leg: packets are then not decoded here.
+    on: bool,
+    pcm: [i16; FED],
+    len: usize,
+    primed: bool,
+    underruns: u64,
 }
 
 impl LegIn {
@@ -38,10 +55,34 @@ impl LegIn {
         Self {
             jb: None,
             skipped: 0,
+            fed: Box::new(Fed {
+                on: false,
+                pcm: [0; FED],
+                len: 0,
+                primed: false,
+                underruns: 0,
+            }),
         }
     }
 
+    /// PCM decoded by the bridge (oldest samples dropped when the recording falls behind).
+    fn feed(&mut self, pcm: &[i16]) {
+        let fed = &mut *self.fed;
+        fed.on = true;
+        let pcm = &pcm[pcm.len().saturating_sub(FED)..];
+        let over = (fed.len + pcm.len()).saturating_sub(FED);
+        if over > 0 {
+            fed.pcm.copy_within(over..fed.len, 0);
+            fed.len -= over;
+        }
+        fed.pcm[fed.len..fed.len + pcm.len()].copy_from_slice(pcm);
+        fed.len += pcm.len();
+    }
+
     fn insert(&mut self, now_ms: u64, pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) {
+        if self.fed.on {
+            return;
+        }
         let params = match pt {
             0 => CodecParams::pcmu(),
             8 => CodecParams::pcma(),
@@ -67,6 +108,22 @@ impl LegIn {
     }
 
     fn pop(&mut self, now_ms: u64, out: &mut [i16; FRAME]) {
+        if self.fed.on {
+            let fed = &mut *self.fed;
+            fed.primed |= fed.len >= 2 * FRAME;
+            if fed.primed && fed.len >= FRAME {
+                out.copy_from_slice(&fed.pcm[..FRAME]);
+                fed.pcm.copy_within(FRAME..fed.len, 0);
+                fed.len -= FRAME;
+            } else {
+                out.fill(0);
+                if fed.primed {
+                    fed.underruns += 1;
+                    fed.primed = false;
+                }
+            }
+            return;
+        }
         match &mut self.jb {
             Some((_, jb)) => {
                 let frame = jb.pop(now_ms);
@@ -237,6 +294,17 @@ impl Recorders {
         if let Some(Some(rec)) = self.slots.get_mut(usize::from(tap.recording)) {
             if let Some(leg) = rec.inputs.get_mut(usize::from(tap.channel)) {
                 leg.insert(now_ms, pt, seq, ts, ssrc, payload);
+            }
+        }
+    }
+
+    /// Timer path of a transcoding bridge: `pcm` is what the tapped leg's party said (already
+    /// decoded, 8 kHz).
+    #[inline]
+    pub(crate) fn on_pcm(&mut self, tap: Tap, pcm: &[i16]) {
+        if let Some(Some(rec)) = self.slots.get_mut(usize::from(tap.recording)) {
+            if let Some(leg) = rec.inputs.get_mut(usize::from(tap.channel)) {
+                leg.feed(pcm);
             }
         }
     }

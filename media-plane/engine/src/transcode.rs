@@ -9,16 +9,17 @@
 //!
 //! Plain relay never comes here: an endpoint without transcoding state takes the normal path.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use warden_dsp::{Codec, CodecParams, FrameKind, JitterConfig, PcmJitterBuffer, Resampler};
+use warden_dsp::{
+    Codec, CodecParams, FrameKind, InsertOutcome, JitterConfig, PcmJitterBuffer, Resampler,
+};
 use warden_rtp_proto::RtpPacket;
 use warden_shared::{ErrorCode, LegFormat, WireCodec};
 
-use crate::endpoint::EndpointTable;
 use crate::load::{DropReason, LocalCounters};
 use crate::relay::PacketPath;
-use crate::sys::{self, Batch};
+use crate::sys::Batch;
 
 /// Frame duration of the bridge (the pacing of what it sends).
 pub(crate) const FRAME: Duration = Duration::from_millis(20);
@@ -72,6 +73,23 @@ pub(crate) struct XcodeCounters {
     pub(crate) sent: u64,
     pub(crate) concealed: u64,
     pub(crate) errors: u64,
+    /// Frames decoded from the party's packets.
+    pub(crate) decoded: u64,
+    /// Frames encoded for the other party.
+    pub(crate) encoded: u64,
+    /// Voice packets the jitter buffer refused (duplicate, late, out of reach, too large).
+    pub(crate) dropped: u64,
+}
+
+impl XcodeCounters {
+    /// Adds what changed since `before` to the core's counters.
+    fn publish_since(&self, before: &XcodeCounters, core: &mut LocalCounters) {
+        core.xcode_decoded += self.decoded - before.decoded;
+        core.xcode_encoded += self.encoded - before.encoded;
+        core.xcode_concealed += self.concealed - before.concealed;
+        core.xcode_dropped += (self.dropped + self.ignored + self.errors)
+            - (before.dropped + before.ignored + before.errors);
+    }
 }
 
 /// One direction of a transcoding bridge, owned by the endpoint whose party it decodes.
@@ -102,6 +120,15 @@ pub(crate) struct Xcode {
     /// RTP timestamp of the last event received, and the one it was given outgoing.
     event_ts: Option<(u32, u32)>,
     packet: Vec<u8>,
+    /// The decoded party at 8 kHz for a recording of the call (only while one runs).
+    to_record: Resampler,
+    recorded: Vec<i16>,
+    recorded_len: usize,
+    /// 8 kHz prompt or tone frames played to the other party instead of this party's
+    /// voice, resampled to the encoder's rate.
+    from_prompt: Resampler,
+    /// RTCP with the party this direction decodes.
+    pub(crate) rtcp: rtcp::LegRtcp,
     pub(crate) counters: XcodeCounters,
 }
 
@@ -124,9 +151,20 @@ impl Xcode {
             Resampler::new(in_rate, enc.sample_rate()).map_err(|_| ErrorCode::InvalidRemote)?;
         let out_frame = enc.samples_per_frame();
         let in_frame = (in_rate / 50) as usize;
+        let to_record = Resampler::new(in_rate, 8000).map_err(|_| ErrorCode::InvalidRemote)?;
+        let from_prompt =
+            Resampler::new(8000, enc.sample_rate()).map_err(|_| ErrorCode::InvalidRemote)?;
+        let resampled_len = resampler
+            .max_output_len(in_frame)
+            .max(from_prompt.max_output_len(crate::record::FRAME));
         Ok(Self {
             pt_in: from.payload_type,
-            resampled: vec![0; resampler.max_output_len(in_frame)],
+            resampled: vec![0; resampled_len],
+            recorded: vec![0; to_record.max_output_len(in_frame).max(crate::record::FRAME)],
+            recorded_len: 0,
+            to_record,
+            from_prompt,
+            rtcp: rtcp::LegRtcp::new(ssrc ^ ts),
             fifo: vec![0; out_frame * 4],
             fifo_len: 0,
             out_frame,
@@ -185,7 +223,7 @@ impl Xcode {
             self.counters.ignored += 1;
             return Ingest::Ignored;
         }
-        let _ = self.jb.insert(
+        let outcome = self.jb.insert(
             now_ms,
             p.sequence(),
             p.timestamp(),
@@ -193,6 +231,9 @@ impl Xcode {
             p.marker(),
             p.payload(),
         );
+        if !matches!(outcome, InsertOutcome::Buffered | InsertOutcome::Resynced) {
+            self.counters.dropped += 1;
+        }
         self.counters.ingested += 1;
         Ingest::Buffered
     }
@@ -200,9 +241,61 @@ impl Xcode {
     /// Timer: the next 20 ms for the other party. Returns the RTP packet to send, if any
     /// (nothing while the party's stream has not started or is in a long gap).
     pub(crate) fn tick(&mut self, now_ms: u64) -> Option<&[u8]> {
+        let len = self.step(now_ms, false, None)?;
+        self.packet.get(..len)
+    }
+
+    /// The stream sent to the other party: SSRC, RTP time now, packets sent.
+    pub(crate) fn stream(&self) -> (u32, u32, u64) {
+        (self.ssrc, self.ts, self.counters.sent)
+    }
+
+    /// The packet built by the last [`step`](Self::step) that returned `len`.
+    pub(crate) fn packet(&self, len: usize) -> &[u8] {
+        self.packet.get(..len).unwrap_or_default()
+    }
+
+    /// The decoded party at 8 kHz from the last [`step`](Self::step) asked to record (one
+    /// 20 ms frame, silence while the party is silent).
+    pub(crate) fn recorded(&self) -> &[i16] {
+        self.recorded.get(..self.recorded_len).unwrap_or_default()
+    }
+
+    /// Timer: the next 20 ms. The party's frame is popped (and kept at 8 kHz for
+    /// [`recorded`](Self::recorded) when `record`); what is encoded for the other party is
+    /// that frame, or `prompt` (20 ms at 8 kHz) when one is played to the other party.
+    /// Returns the length of the RTP packet to send, if any.
+    pub(crate) fn step(
+        &mut self,
+        now_ms: u64,
+        record: bool,
+        prompt: Option<&[i16]>,
+    ) -> Option<usize> {
         let frame = self.jb.pop(now_ms);
-        let kind = frame.kind;
-        let n = match self.resampler.process(frame.pcm, &mut self.resampled) {
+        let mut kind = frame.kind;
+        if kind == FrameKind::Decoded {
+            self.counters.decoded += 1;
+        }
+        self.recorded_len = 0;
+        if record {
+            if kind == FrameKind::Silence {
+                self.recorded[..crate::record::FRAME].fill(0);
+                self.recorded_len = crate::record::FRAME;
+            } else {
+                match self.to_record.process(frame.pcm, &mut self.recorded) {
+                    Ok(n) => self.recorded_len = n,
+                    Err(_) => self.counters.errors += 1,
+                }
+            }
+        }
+        let converted = match prompt {
+            Some(pcm) => {
+                kind = FrameKind::Decoded;
+                self.from_prompt.process(pcm, &mut self.resampled)
+            }
+            None => self.resampler.process(frame.pcm, &mut self.resampled),
+        };
+        let n = match converted {
             Ok(n) => n,
             Err(_) => {
                 self.counters.errors += 1;
@@ -243,6 +336,7 @@ impl Xcode {
                 return None;
             }
         };
+        self.counters.encoded += 1;
         self.fifo.copy_within(self.out_frame..self.fifo_len, 0);
         self.fifo_len -= self.out_frame;
         self.payload_len += len;
@@ -262,7 +356,7 @@ impl Xcode {
         self.seq = self.seq.wrapping_add(1);
         self.marker = false;
         self.counters.sent += 1;
-        self.packet.get(..total)
+        Some(total)
     }
 }
 
@@ -272,101 +366,6 @@ fn params_clock(f: &LegFormat) -> u32 {
         WireCodec::Pcmu | WireCodec::Pcma | WireCodec::G722 => 8000,
         WireCodec::Opus => 48_000,
         WireCodec::L16 => f.clock_rate,
-    }
-}
-
-/// The core's transcoding endpoints and their shared 20 ms schedule.
-pub(crate) struct XcodeSet {
-    /// Slots of endpoints holding an [`Xcode`] (both ends of every bridge).
-    slots: Vec<u32>,
-    next: Option<Instant>,
-}
-
-impl XcodeSet {
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        Self {
-            slots: Vec::with_capacity(n),
-            next: None,
-        }
-    }
-
-    /// When the next frame is due.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.next
-    }
-
-    /// Starts tracking `slot` (its endpoint now holds an [`Xcode`]).
-    pub(crate) fn add(&mut self, slot: u32, now: Instant) {
-        if !self.slots.contains(&slot) {
-            self.slots.push(slot);
-        }
-        if self.next.is_none() {
-            self.next = Some(now + FRAME);
-        }
-    }
-
-    /// Stops tracking `slot`.
-    pub(crate) fn remove(&mut self, slot: u32) {
-        self.slots.retain(|&s| s != slot);
-        if self.slots.is_empty() {
-            self.next = None;
-        }
-    }
-
-    /// Timer: every due 20 ms frame of every bridge, encoded and sent.
-    pub(crate) fn run(
-        &mut self,
-        table: &mut EndpointTable,
-        counters: &mut LocalCounters,
-        now: Instant,
-        epoch: Instant,
-    ) {
-        let mut rounds = 0;
-        while let Some(due) = self.next.filter(|d| *d <= now) {
-            rounds += 1;
-            if rounds > MAX_CATCH_UP {
-                self.next = Some(now + FRAME);
-                break;
-            }
-            let now_ms = due.saturating_duration_since(epoch).as_millis() as u64;
-            for &slot in &self.slots {
-                send_frame(table, counters, slot, now_ms);
-            }
-            self.next = Some(due + FRAME);
-        }
-    }
-}
-
-/// One frame from endpoint `slot`'s party to its peer's party.
-fn send_frame(table: &mut EndpointTable, counters: &mut LocalCounters, slot: u32, now_ms: u64) {
-    let Some(peer) = table.slot_mut(slot).and_then(|e| e.peer) else {
-        return;
-    };
-    let Some((a, b)) = table.pair_mut(slot, peer) else {
-        return;
-    };
-    let Some(x) = a.xcode.as_deref_mut() else {
-        return;
-    };
-    let Some(packet) = x.tick(now_ms) else {
-        return;
-    };
-    if !a.direction.receives() || !b.direction.sends() {
-        counters.drop(DropReason::Direction);
-        return;
-    }
-    let Some(dest) = b.rtp_destination() else {
-        counters.drop(DropReason::NoRoute);
-        return;
-    };
-    match sys::send_to(b.rtp_fd, packet, dest) {
-        Ok(n) => {
-            counters.packets_out += 1;
-            counters.bytes_out += n as u64;
-            b.packets_sent += 1;
-            b.bytes_sent += (n - RTP_HEADER.min(n)) as u64;
-        }
-        Err(_) => counters.drop(DropReason::SendFailed),
     }
 }
 
@@ -386,12 +385,22 @@ impl PacketPath<'_> {
             return true;
         };
         let now_ms = self.now_ns / 1_000_000;
-        // RTCP of a terminated stream describes packets the other party never sees.
-        let outcome = if rtp {
-            x.ingest(now_ms, bytes)
-        } else {
-            Ingest::Ignored
-        };
+        if !rtp {
+            // RTCP of a terminated stream describes packets the other party never sees:
+            // the bridge consumes it (it reports to each party itself).
+            let peer = self.table.slot_mut(slot).and_then(|e| e.peer);
+            let Some((a, b)) = peer.and_then(|p| self.table.pair_mut(slot, p)) else {
+                return true;
+            };
+            let bridge_ssrc = b.xcode.as_deref().map_or(0, |x| x.stream().0);
+            if let (Some(x), Some((bytes, _, _))) = (a.xcode.as_deref_mut(), batch.datagram(i)) {
+                x.rtcp.on_rtcp(bytes, bridge_ssrc, self.now_ns, unix_ns());
+            }
+            return true;
+        }
+        let before = x.counters;
+        let outcome = x.ingest(now_ms, bytes);
+        x.counters.publish_since(&before, self.counters);
         let len = bytes.len();
         match outcome {
             Ingest::Buffered => {}
@@ -440,7 +449,19 @@ impl FramePath {
     pub fn tick(&mut self, now_ms: u64) -> Option<usize> {
         self.0.tick(now_ms).map(<[u8]>::len)
     }
+
+    /// As [`tick`](Self::tick), also keeping the decoded frame at 8 kHz for a recording
+    /// (returned: the number of samples kept).
+    pub fn tick_recorded(&mut self, now_ms: u64) -> (Option<usize>, usize) {
+        let len = self.0.step(now_ms, true, None);
+        (len, self.0.recorded().len())
+    }
 }
+
+mod rtcp;
+mod schedule;
+
+pub(crate) use schedule::{unix_ns, Taps, XcodeSet};
 
 #[cfg(test)]
 mod tests;

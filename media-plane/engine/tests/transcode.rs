@@ -163,3 +163,154 @@ async fn pcma_and_g722_parties_are_bridged_through_the_transcoder() {
     assert_eq!(&relayed[0][12..], &[0xd5; 160]);
     plane.shutdown();
 }
+
+/// What an RTCP socket received: the SRs (SSRC, packet count, report blocks).
+type Srs = Vec<(u32, u32, Vec<warden_rtp_proto::rtcp::ReportBlock>)>;
+
+fn sender_reports(packets: &[Vec<u8>]) -> Srs {
+    use warden_rtp_proto::rtcp::{RtcpCompound, RtcpView};
+    let mut out = Vec::new();
+    for p in packets {
+        let compound = RtcpCompound::parse(p).expect("a valid RTCP compound");
+        let mut kinds = Vec::new();
+        for packet in compound.iter() {
+            match packet.view().unwrap() {
+                RtcpView::SenderReport(sr) => {
+                    kinds.push(200);
+                    out.push((sr.ssrc, sr.info.packet_count, sr.reports.collect()));
+                }
+                RtcpView::Sdes(_) => kinds.push(202),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(kinds, [200, 202], "SR then SDES");
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_sends_its_own_rtcp_to_each_party_and_consumes_theirs() {
+    use warden_rtp_proto::rtcp::{
+        ntp_from_unix_ns, ntp_middle32, write_receiver_report, write_sender_report, ReportBlock,
+        SenderInfo,
+    };
+    let plane = MediaPlane::start(config((41600, 41699))).unwrap();
+    let session = plane.open_session();
+    let a = plane.create_endpoint(session).await.unwrap();
+    let b = plane.create_endpoint(session).await.unwrap();
+    let bind = || UdpSocket::bind("127.0.0.1:0");
+    let (alice, alice_rtcp, bob, bob_rtcp) = (
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+    );
+    for (ep, rtp, rtcp) in [(&a, &alice, &alice_rtcp), (&b, &bob, &bob_rtcp)] {
+        let mut spec = RemoteSpec::new(rtp.local_addr().unwrap());
+        spec.rtcp_port = rtcp.local_addr().unwrap().port();
+        plane.set_remote(ep.id, spec).await.unwrap();
+    }
+    plane
+        .transcode(
+            a.id,
+            b.id,
+            format(WireCodec::Pcma, 8),
+            format(WireCodec::G722, 9),
+        )
+        .await
+        .unwrap();
+
+    // Both talk for 2.5 s; Alice loses two packets on the way and sends an SR at 0.4 s.
+    let sr_ntp = ntp_from_unix_ns(1_790_000_000_000_000_000);
+    let (mut to_alice, mut to_bob) = (Vec::new(), Vec::new());
+    let (mut alice_got, mut bob_got) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    for i in 0..125u16 {
+        if i != 30 && i != 31 {
+            let p = rtp(8, i, u32::from(i) * 160, &[0xd5; 160]);
+            alice.send_to(&p, a.rtp).await.unwrap();
+        }
+        let mut p = rtp(9, i, u32::from(i) * 160, &[0; 160]);
+        p[8..12].copy_from_slice(&0xB0B0_B0B0u32.to_be_bytes());
+        bob.send_to(&p, b.rtp).await.unwrap();
+        if i == 20 {
+            let mut sr = [0u8; 28];
+            let info = SenderInfo {
+                ntp_timestamp: sr_ntp,
+                ..SenderInfo::default()
+            };
+            let n = write_sender_report(0x5151_5151, &info, &[], &mut sr).unwrap();
+            alice_rtcp.send_to(&sr[..n], a.rtcp).await.unwrap();
+        }
+        sleep(
+            (start + Duration::from_millis(20 * (u64::from(i) + 1)))
+                .saturating_duration_since(Instant::now()),
+        )
+        .await;
+        drain(&alice, &mut alice_got).await;
+        drain(&bob, &mut bob_got).await;
+        drain(&alice_rtcp, &mut to_alice).await;
+        drain(&bob_rtcp, &mut to_bob).await;
+    }
+    let ssrc_of = |p: &Vec<u8>| u32::from_be_bytes([p[8], p[9], p[10], p[11]]);
+    let (to_alice_ssrc, to_bob_ssrc) = (ssrc_of(&alice_got[0]), ssrc_of(&bob_got[0]));
+
+    // Each party got the bridge's own SR about the stream it receives (the first within
+    // 1.5 s, then every 2.5..7.5 s) with a block about its own stream.
+    for (who, got, ssrc, party, rtp_in) in [
+        (
+            "alice",
+            &to_alice,
+            to_alice_ssrc,
+            0x5151_5151,
+            alice_got.len(),
+        ),
+        ("bob", &to_bob, to_bob_ssrc, 0xB0B0_B0B0, bob_got.len()),
+    ] {
+        let srs = sender_reports(got);
+        assert!(!srs.is_empty(), "{who} got no RTCP");
+        for (sr_ssrc, count, blocks) in &srs {
+            assert_eq!(
+                *sr_ssrc, ssrc,
+                "{who}: the SR is about the stream it receives"
+            );
+            assert!(
+                *count > 0 && *count as usize <= rtp_in,
+                "{who}: {count} of {rtp_in}"
+            );
+            assert_eq!(blocks.len(), 1, "{who}");
+            assert_eq!(
+                blocks[0].ssrc, party,
+                "{who}: the block is about its stream"
+            );
+        }
+        if who == "alice" {
+            let b = srs.last().unwrap().2[0];
+            assert_eq!(b.cumulative_lost, 2, "{b:?}");
+            assert_eq!(b.last_sr, ntp_middle32(sr_ntp), "LSR from Alice's SR");
+            assert!(b.delay_since_last_sr > 0);
+        }
+    }
+    // Alice's RTCP is consumed by the bridge, not relayed to Bob.
+    assert!(sender_reports(&to_bob)
+        .iter()
+        .all(|(ssrc, _, _)| *ssrc == to_bob_ssrc));
+
+    // Alice answers with an RR about the bridge's stream; it is counted, not relayed.
+    let block = ReportBlock {
+        ssrc: to_alice_ssrc,
+        ..ReportBlock::default()
+    };
+    let mut rr = [0u8; 32];
+    let n = write_receiver_report(0x5151_5151, &[block], &mut rr).unwrap();
+    alice_rtcp.send_to(&rr[..n], a.rtcp).await.unwrap();
+    sleep(Duration::from_millis(100)).await;
+    let stats = plane.stats(a.id).await.unwrap();
+    assert_eq!(stats.rtcp_received, 2, "{stats:?}");
+    assert_eq!(stats.rtcp_sent as usize, to_alice.len(), "{stats:?}");
+    drain(&bob_rtcp, &mut to_bob).await;
+    assert!(sender_reports(&to_bob)
+        .iter()
+        .all(|(ssrc, _, _)| *ssrc == to_bob_ssrc));
+    plane.shutdown();
+}

@@ -11,6 +11,7 @@ mod dtmf;
 mod record;
 mod support;
 mod transcode;
+mod transcode_media;
 
 use std::time::{Duration, Instant};
 

@@ -81,7 +81,7 @@ fn keepalive_packet(seq: u16, ssrc: u32) -> Vec<u8> {
 }
 
 /// The samples of a 16-bit PCM WAV file: (channels, interleaved samples).
-fn read_wav(path: &Path) -> (u16, Vec<i16>) {
+pub(super) fn read_wav(path: &Path) -> (u16, Vec<i16>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(&bytes[0..4], b"RIFF");
     assert_eq!(&bytes[8..12], b"WAVE");
@@ -120,7 +120,7 @@ fn receive(sock: &UdpSocket, within: Duration) -> Vec<(Instant, SocketAddr, u8, 
     got
 }
 
-fn answered_call_id(w: &Warden, token: &str) -> String {
+pub(super) fn answered_call_id(w: &Warden, token: &str) -> String {
     assert!(
         wait_for(
             || live_calls(w, token)

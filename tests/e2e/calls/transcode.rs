@@ -14,10 +14,10 @@ use warden_storage::Disposition;
 use super::support::*;
 use crate::harness::{Backend, Sip, EXT2};
 
-const AMPLITUDE: f64 = 8000.0;
+pub(super) const AMPLITUDE: f64 = 8000.0;
 const FRAMES: usize = 150;
 
-fn tone(rate: u32, freq: f64, from: usize, n: usize) -> Vec<i16> {
+pub(super) fn tone(rate: u32, freq: f64, from: usize, n: usize) -> Vec<i16> {
     (from..from + n)
         .map(|i| (AMPLITUDE * (2.0 * PI * freq * i as f64 / f64::from(rate)).sin()) as i16)
         .collect()
@@ -25,7 +25,7 @@ fn tone(rate: u32, freq: f64, from: usize, n: usize) -> Vec<i16> {
 
 /// G.711 µ-law (ITU-T G.711), written out so the test does not check the DSP crate against
 /// itself.
-fn ulaw_encode(sample: i16) -> u8 {
+pub(super) fn ulaw_encode(sample: i16) -> u8 {
     let mut x = i32::from(sample);
     let sign = if x < 0 {
         x = -x;
@@ -51,7 +51,7 @@ fn ulaw_decode(byte: u8) -> i16 {
 }
 
 /// Power of `freq` in `x` (Goertzel).
-fn power(x: &[i16], rate: u32, freq: f64) -> f64 {
+pub(super) fn power(x: &[i16], rate: u32, freq: f64) -> f64 {
     let coeff = 2.0 * (2.0 * PI * freq / f64::from(rate)).cos();
     let (mut s1, mut s2) = (0.0, 0.0);
     for &v in x {
@@ -77,7 +77,7 @@ fn drain_with_ssrc(sock: &UdpSocket, into: &mut Vec<(SocketAddr, u8, u32, Vec<u8
     }
 }
 
-fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, pt];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&ts.to_be_bytes());

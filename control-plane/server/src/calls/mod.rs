@@ -56,6 +56,7 @@ pub(crate) fn b2bua_config(config: &warden_config::Config) -> warden_b2bua::Conf
         max_duration: secs(c.max_duration_secs),
         session_expires: secs(c.session_expires_secs),
         min_se: secs(c.min_se_secs),
+        transcoding: c.transcoding,
         ..warden_b2bua::Config::default()
     }
 }

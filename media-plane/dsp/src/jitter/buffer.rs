@@ -215,6 +215,24 @@ impl JitterBuffer {
         ok
     }
 
+    /// The packet just played held `frames` more frames than one (a 40 or 60 ms packet
+    /// whose rest the caller plays out itself): the timeline moves past them without
+    /// counting them lost, and whatever was buffered for them is dropped.
+    pub fn covered(&mut self, frames: u32) {
+        let slot_count = self.slots.len() as i64;
+        let Some(st) = self.stream.as_mut() else {
+            return;
+        };
+        for k in 0..i64::from(frames).min(slot_count) {
+            let frame = st.next_frame + k;
+            let index = frame.rem_euclid(slot_count) as usize;
+            if self.slots[index].used && self.slots[index].frame == frame {
+                self.slots[index].used = false;
+            }
+        }
+        st.next_frame += i64::from(frames);
+    }
+
     /// Playout decision for the frame due at `now_ms`; call once per frame period.
     pub fn pop(&mut self, now_ms: u64) -> Playout<'_> {
         let now = self.now_ticks(now_ms);
@@ -240,10 +258,22 @@ impl JitterBuffer {
             self.stats.concealed += 1;
             return Playout::Conceal { fec: None };
         } else if due(st) > margin {
-            // Too late: the target shrank (drop one frame) or the caller stalled for several
-            // frames (jump straight to the frame due now).
+            // Too late: the target shrank (drop frames up to the next buffered packet, when
+            // that late: with 40 or 60 ms packets the frames after a packet's first are
+            // inside it, and landing there would lose the whole packet) or the caller stalled
+            // for several frames (jump straight to the frame due now).
             let behind = due(st) / frame_len;
-            let skip = if behind > 4 { behind } else { 1 };
+            let landing = (1..=3i64).find(|k| {
+                let slot = &self.slots[(st.next_frame + k).rem_euclid(slot_count) as usize];
+                slot.used && slot.frame == st.next_frame + k
+            });
+            let skip = match landing {
+                _ if behind > 4 => behind,
+                Some(k) if due(st) > margin + (k - 1) * frame_len => k,
+                // Not that late yet, or nothing buffered to land on (dropping a frame would
+                // only be concealed): play on.
+                _ => 0,
+            };
             for k in 0..skip.min(slot_count) {
                 let frame = st.next_frame + k;
                 let index = frame.rem_euclid(slot_count) as usize;

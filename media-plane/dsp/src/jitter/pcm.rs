@@ -33,6 +33,9 @@ pub struct PcmJitterBuffer {
     codec: Codec,
     /// Decode scratch: room for a 120 ms Opus packet.
     pcm: Vec<i16>,
+    /// The not yet played frames of the last packet decoded (`pcm[carry.0..carry.1]`),
+    /// when it was longer than one frame.
+    carry: (usize, usize),
     frame: usize,
     decode_errors: u64,
 }
@@ -50,6 +53,7 @@ impl PcmJitterBuffer {
         Ok(Self {
             jb: JitterBuffer::new(cfg)?,
             pcm: vec![0; frame * 6],
+            carry: (0, 0),
             frame,
             codec,
             decode_errors: 0,
@@ -69,13 +73,29 @@ impl PcmJitterBuffer {
         self.jb.insert(now_ms, seq, ts, ssrc, marker, payload)
     }
 
-    /// The next 20 ms of audio. Undecodable packets are concealed (and counted).
+    /// The next 20 ms of audio. Undecodable packets are concealed (and counted). A packet
+    /// longer than one frame (40 or 60 ms of G.711, G.722 or L16; an Opus packet of 40 or
+    /// 60 ms, one frame or several) is decoded once and played out over as many pops; a
+    /// part of a frame left at its end is dropped.
     pub fn pop(&mut self, now_ms: u64) -> Frame<'_> {
         let frame = self.frame;
+        let (start, end) = self.carry;
+        if end >= start + frame {
+            self.carry.0 += frame;
+            return Frame {
+                pcm: &self.pcm[start..start + frame],
+                kind: FrameKind::Decoded,
+            };
+        }
+        self.carry = (0, 0);
         let out = &mut self.pcm;
+        let mut extra = 0;
         let kind = match self.jb.pop(now_ms) {
             Playout::Packet { payload, .. } => match self.codec.decode(payload, out) {
-                Ok(n) if n >= frame => FrameKind::Decoded,
+                Ok(n) if n >= frame => {
+                    extra = n / frame - 1;
+                    FrameKind::Decoded
+                }
                 Ok(n) => {
                     // A short packet: complete the frame with concealment.
                     let mut tail = [0i16; 960];
@@ -108,6 +128,10 @@ impl PcmJitterBuffer {
                 FrameKind::Silence
             }
         };
+        if extra > 0 {
+            self.carry = (frame, frame * (extra + 1));
+            self.jb.covered(extra as u32);
+        }
         Frame {
             pcm: &self.pcm[..frame],
             kind,

@@ -481,3 +481,127 @@ fn rejects_bad_configs_and_oversized_payloads() {
     );
     let _ = jb.pop(u64::MAX);
 }
+
+/// Sends `pcm` in packets of `ms` (one every `ms`, on time) and pops every 20 ms; returns
+/// the kinds popped and the decoded samples.
+fn long_packets(
+    params: CodecParams,
+    pcm: &[i16],
+    ms: usize,
+    mut encode: impl FnMut(&[i16], &mut [u8]) -> usize,
+) -> (Vec<FrameKind>, Vec<i16>, JitterStats) {
+    let codec = Codec::new(params).unwrap();
+    let clock = codec.clock_rate();
+    let mut pjb = PcmJitterBuffer::new(codec, JitterConfig::new(clock)).unwrap();
+    let per_ms = pcm.len() / 1000;
+    let ts_per_ms = clock as usize / 1000;
+    let mut buf = vec![0u8; 4000];
+    let (mut kinds, mut out) = (Vec::new(), Vec::new());
+    let packets = pcm.chunks_exact(per_ms * ms).collect::<Vec<_>>();
+    for k in 0..50 + 10 {
+        let now = k as u64 * 20;
+        // Packet p carries [p*ms, (p+1)*ms) and is sent when its last sample was taken.
+        if (k * 20) % ms == 0 && k * 20 >= ms {
+            let p = k * 20 / ms - 1;
+            if let Some(chunk) = packets.get(p) {
+                let n = encode(chunk, &mut buf);
+                let ts = (p * ms * ts_per_ms) as u32;
+                pjb.insert(now, p as u16, ts, 9, p == 0, &buf[..n]);
+            }
+        }
+        let f = pjb.pop(now);
+        kinds.push(f.kind);
+        out.extend_from_slice(f.pcm);
+    }
+    (kinds, out, pjb.stats())
+}
+
+/// Power of `freq` in `x` (Goertzel).
+fn tone_power(x: &[i16], rate: u32, freq: f64) -> f64 {
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s = f64::from(v) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+fn sine(rate: u32, freq: f64, n: usize) -> Vec<i16> {
+    (0..n)
+        .map(|i| {
+            (8000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16
+        })
+        .collect()
+}
+
+#[test]
+fn g711_packets_of_40_and_60_ms_are_played_out_whole() {
+    let pcm = sine(8000, 1000.0, 8000);
+    for ms in [40, 60] {
+        let mut enc = Codec::new(CodecParams::pcmu()).unwrap();
+        // G.711 is one byte per sample: a packet is its 20 ms frames back to back.
+        let (kinds, out, stats) = long_packets(CodecParams::pcmu(), &pcm, ms, |chunk, buf| {
+            let mut n = 0;
+            for f in chunk.chunks_exact(160) {
+                n += enc.encode(f, &mut buf[n..]).unwrap();
+            }
+            n
+        });
+        let first = kinds.iter().position(|k| *k == FrameKind::Decoded).unwrap();
+        let played = &kinds[first..first + 1000 / 20 - ms / 20];
+        assert!(
+            played.iter().all(|k| *k == FrameKind::Decoded),
+            "{ms} ms: every frame of every packet is played: {kinds:?}"
+        );
+        // The delay comes down from the initial 60 ms by dropping whole packets only.
+        assert_eq!(stats.lost, 0, "{ms} ms: {stats:?}");
+        assert!(
+            stats.skipped as usize % (ms / 20) == 0,
+            "{ms} ms: {stats:?}"
+        );
+        assert!(
+            stats.current_delay_ms <= 20.0 + ms as f64,
+            "{ms} ms: the delay came down to within a packet of the target: {stats:?}"
+        );
+        // The samples of each packet come out in order: every 20 ms played is the tone.
+        let decoded = &out[first * 160..(first + played.len()) * 160];
+        for f in decoded.chunks_exact(160) {
+            assert!(
+                tone_power(f, 8000, 1000.0) > 100.0 * tone_power(f, 8000, 440.0),
+                "{ms} ms"
+            );
+        }
+    }
+}
+
+#[test]
+fn opus_packets_of_40_and_60_ms_are_played_out_whole() {
+    let pcm = sine(48_000, 440.0, 48_000);
+    for ms in [40, 60] {
+        let mut enc =
+            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        let (kinds, out, stats) =
+            long_packets(CodecParams::opus(48_000), &pcm, ms, |chunk, buf| {
+                enc.encode(chunk, buf).unwrap()
+            });
+        let first = kinds.iter().position(|k| *k == FrameKind::Decoded).unwrap();
+        let played = &kinds[first..first + 1000 / 20 - ms / 20];
+        assert!(
+            played.iter().all(|k| *k == FrameKind::Decoded),
+            "{ms} ms: {kinds:?}"
+        );
+        // The delay comes down from the initial 60 ms by dropping whole packets only.
+        assert_eq!(stats.lost, 0, "{ms} ms: {stats:?}");
+        assert!(
+            stats.skipped as usize % (ms / 20) == 0,
+            "{ms} ms: {stats:?}"
+        );
+        let x = &out[(first + 5) * 960..(first + played.len()) * 960];
+        assert!(
+            tone_power(x, 48_000, 440.0) > 100.0 * tone_power(x, 48_000, 1000.0),
+            "{ms} ms"
+        );
+    }
+}

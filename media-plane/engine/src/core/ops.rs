@@ -71,9 +71,9 @@ impl Core {
             if ep.tap.is_some() {
                 return Err(ErrorCode::AlreadyRecording);
             }
-            if ep.clock_rate() != 8000 {
-                return Err(ErrorCode::UnsupportedCodec);
-            }
+            // Any clock rate: a transcoded leg is recorded from the bridge's decoded PCM
+            // (the bridge may be set up just after the recording starts); a leg that is
+            // neither G.711 nor transcoded records silence.
         }
         let writer = self.writer.as_ref().ok_or(ErrorCode::Busy)?;
         let taps = self
@@ -117,12 +117,15 @@ impl Core {
         make: impl FnOnce(Option<u8>, u32) -> Result<Playback, ErrorCode>,
     ) -> Result<(), ErrorCode> {
         let ep = self.table.get(endpoint).ok_or(ErrorCode::UnknownEndpoint)?;
-        if ep.clock_rate() != 8000 {
+        // A transcoded leg: the bridge encodes the frames in the leg's codec.
+        let bridged = ep.xcode.is_some();
+        if ep.clock_rate() != 8000 && !bridged {
             return Err(ErrorCode::UnsupportedCodec);
         }
-        let voice_pt = ep.voice_pt;
+        let voice_pt = if bridged { None } else { ep.voice_pt };
         let ssrc = self.next_ssrc();
-        let playback = make(voice_pt, ssrc)?;
+        let mut playback = make(voice_pt, ssrc)?;
+        playback.bridged = bridged;
         // A new playback replaces the running one (which reports itself interrupted).
         self.end_playback(endpoint, true);
         self.playbacks.by_endpoint.insert(endpoint, playback);
@@ -213,6 +216,13 @@ impl Core {
                 finished.push(*handle);
                 continue;
             };
+            if p.bridged {
+                // The bridge's 20 ms schedule plays it; a bridge that ended ends it.
+                if ep.xcode.is_none() {
+                    finished.push(*handle);
+                }
+                continue;
+            }
             let Some(n) = p.next_packet(&mut buf) else {
                 finished.push(*handle);
                 continue;
@@ -237,6 +247,7 @@ impl Core {
                 _ => self.counters.drop(crate::load::DropReason::Rewrite),
             }
         }
+        finished.append(&mut self.xcode.finished);
         for handle in finished {
             self.end_playback(handle, false);
         }

@@ -1,4 +1,9 @@
 use super::*;
+use std::time::Instant;
+
+use crate::endpoint::EndpointTable;
+use crate::playback::Playbacks;
+use crate::record::Recorders;
 
 fn format(codec: WireCodec, payload_type: u8, clock_rate: u32) -> LegFormat {
     LegFormat {
@@ -161,10 +166,15 @@ fn the_schedule_catches_up_then_resets() {
     assert_eq!(set.deadline(), Some(t0 + FRAME));
     let mut table = EndpointTable::with_capacity(8);
     let mut counters = LocalCounters::default();
-    set.run(&mut table, &mut counters, t0 + FRAME * 3, t0);
+    let (mut recorders, mut playbacks) = (Recorders::new(), Playbacks::default());
+    let mut taps = Taps {
+        recorders: &mut recorders,
+        playbacks: &mut playbacks,
+    };
+    set.run(&mut table, &mut counters, &mut taps, t0 + FRAME * 3, t0);
     assert_eq!(set.deadline(), Some(t0 + FRAME * 4));
     let late = t0 + FRAME * 40;
-    set.run(&mut table, &mut counters, late, t0);
+    set.run(&mut table, &mut counters, &mut taps, late, t0);
     assert_eq!(set.deadline(), Some(late + FRAME));
     set.remove(3);
     assert!(set.deadline().is_some());
@@ -248,4 +258,104 @@ fn packets_follow_the_receiving_partys_ptime() {
     let mut x = Xcode::new(&from, &l16, 7, 0, 0).unwrap();
     let out = run(&mut x, &input, &[]);
     assert!(out.len() >= 45 && out.iter().all(|p| p.len() == RTP_HEADER + 1920));
+}
+
+#[test]
+fn an_opus_party_is_kept_at_8k_for_recording_and_a_prompt_replaces_it_for_the_other() {
+    // Opus 440 Hz in, PCMU out; the frames are recorded at 8 kHz.
+    let input = packets(CodecParams::opus(48_000), 96, &tone(48_000, 440.0, 48_000));
+    let from = format(WireCodec::Opus, 96, 48_000);
+    let to = format(WireCodec::Pcmu, 0, 8000);
+    let mut x = Xcode::new(&from, &to, 7, 0, 0).unwrap();
+    let (mut recorded, mut sent) = (Vec::new(), Vec::new());
+    let prompt = tone(8000, 1000.0, 8000);
+    for (i, p) in input.iter().enumerate() {
+        let t = 1000 + i as u64 * 20;
+        assert_eq!(x.ingest(t, &mut p.clone()), Ingest::Buffered);
+        // The second half of the second: a 1 kHz prompt for the PCMU party.
+        let frame = (i >= 25).then(|| &prompt[i * 160..(i + 1) * 160]);
+        let len = x.step(t + 5, true, frame);
+        assert!(
+            x.recorded().len() == 160 || i == 0,
+            "{}",
+            x.recorded().len()
+        );
+        recorded.extend_from_slice(x.recorded());
+        if let Some(len) = len {
+            sent.push((i, x.packet(len).to_vec()));
+        }
+    }
+    // What was recorded is the Opus party's voice throughout, at 8 kHz.
+    let steady = &recorded[1600..];
+    assert!(power(steady, 8000, 440.0) > 100.0 * power(steady, 8000, 1000.0));
+    let level = rms(steady) / (8000.0 / 2f64.sqrt());
+    assert!(
+        (0.6..1.4).contains(&level),
+        "recorded level ratio {level:.2}"
+    );
+    // What the PCMU party got: the Opus party, then the prompt, in one stream.
+    let seqs: Vec<u16> = sent
+        .iter()
+        .map(|(_, p)| u16::from_be_bytes([p[2], p[3]]))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+    let part = |from: usize, to: usize| {
+        let ps: Vec<Vec<u8>> = sent
+            .iter()
+            .filter(|(i, _)| (from..to).contains(i))
+            .map(|(_, p)| p.clone())
+            .collect();
+        decode(CodecParams::pcmu(), &ps)
+    };
+    let (voice, tone_part) = (part(8, 24), part(27, 50));
+    assert!(power(&voice, 8000, 440.0) > 100.0 * power(&voice, 8000, 1000.0));
+    assert!(power(&tone_part, 8000, 1000.0) > 100.0 * power(&tone_part, 8000, 440.0));
+}
+
+#[test]
+fn a_party_sending_60_ms_packets_is_decoded_whole() {
+    // PCMU 1 kHz in 60 ms packets (three 20 ms frames back to back), Opus out.
+    let frames = packets(CodecParams::pcmu(), 0, &tone(8000, 1000.0, 8000 * 2));
+    let input: Vec<Vec<u8>> = frames
+        .chunks_exact(3)
+        .map(|c| {
+            let mut p = c[0].clone();
+            p.extend_from_slice(&c[1][RTP_HEADER..]);
+            p.extend_from_slice(&c[2][RTP_HEADER..]);
+            p
+        })
+        .collect();
+    let from = format(WireCodec::Pcmu, 0, 8000);
+    let to = format(WireCodec::Opus, 96, 48_000);
+    let mut x = Xcode::new(&from, &to, 5, 0, 0).unwrap();
+    let mut out = Vec::new();
+    for k in 0..input.len() * 3 + 10 {
+        let t = 1000 + k as u64 * 20;
+        if k % 3 == 2 {
+            if let Some(p) = input.get(k / 3) {
+                assert_eq!(x.ingest(t, &mut p.clone()), Ingest::Buffered);
+            }
+        }
+        if let Some(p) = x.tick(t + 5) {
+            out.push(p.to_vec());
+        }
+    }
+    // One packet per 20 ms once playing, without concealment inside the stream (the last
+    // three are the concealment after it ends).
+    assert!(out.len() >= 95, "{} packets out of 100 frames", out.len());
+    assert!(x.counters.concealed <= 3, "{:?}", x.counters);
+    let ts = |p: &Vec<u8>| u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    assert!(out
+        .windows(2)
+        .all(|w| ts(&w[1]).wrapping_sub(ts(&w[0])) == 960));
+    let pcm = decode(CodecParams::opus(48_000), &out);
+    let steady = &pcm[48_000 / 5..48_000 * 9 / 5];
+    for other in [440.0, 2000.0] {
+        assert!(power(steady, 48_000, 1000.0) > 100.0 * power(steady, 48_000, other));
+    }
+    // Every 20 ms of it holds the tone (no gap where the rest of a packet was dropped).
+    for chunk in steady.chunks_exact(960) {
+        let level = rms(chunk) / (8000.0 / 2f64.sqrt());
+        assert!((0.6..1.4).contains(&level), "level ratio {level:.2}");
+    }
 }
