@@ -201,6 +201,17 @@ pub enum Command {
         /// What `b`'s party speaks.
         b_format: LegFormat,
     },
+    /// The payload type of the voice codec the endpoint's remote agreed to (0 PCMU, 8 PCMA),
+    /// used by prompts and tones played to it until it has sent audio itself (which then
+    /// decides).
+    SetVoicePt {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+        /// The RTP payload type (0..=127).
+        payload_type: u8,
+    },
 }
 
 impl Command {
@@ -221,7 +232,8 @@ impl Command {
             | Command::PlayPrompt { req, .. }
             | Command::PlayTone { req, .. }
             | Command::StopPlayback { req, .. }
-            | Command::Transcode { req, .. } => req,
+            | Command::Transcode { req, .. }
+            | Command::SetVoicePt { req, .. } => req,
         }
     }
 
@@ -341,6 +353,15 @@ impl Command {
                 transcode::write(&mut w, &b_format);
                 w.finish()
             }
+            Command::SetVoicePt {
+                req,
+                endpoint,
+                payload_type,
+            } => {
+                let mut w = ops::simple(ops::CMD_SET_VOICE_PT, req, endpoint);
+                w.u8(payload_type);
+                w.finish()
+            }
         }
     }
 
@@ -439,6 +460,18 @@ impl Command {
                 b: r.endpoint("b")?,
                 a_format: transcode::read(&mut r, "a_format")?,
                 b_format: transcode::read(&mut r, "b_format")?,
+            },
+            ops::CMD_SET_VOICE_PT => Command::SetVoicePt {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+                payload_type: match r.u8("payload_type")? {
+                    pt @ 0..=127 => pt,
+                    _ => {
+                        return Err(DecodeError::InvalidField {
+                            field: "payload_type",
+                        })
+                    }
+                },
             },
             tag => {
                 return Err(DecodeError::UnknownTag {
@@ -561,6 +594,11 @@ mod tests {
                 req: RequestId(15),
                 endpoint: ep(2, 3),
             },
+            Command::SetVoicePt {
+                req: RequestId(16),
+                endpoint: ep(2, 3),
+                payload_type: 8,
+            },
             Command::Transcode {
                 req: RequestId(10),
                 a: ep(1, 1),
@@ -581,6 +619,24 @@ mod tests {
                 },
             },
         ]
+    }
+
+    #[test]
+    fn voice_payload_types_are_seven_bit() {
+        let good = Command::SetVoicePt {
+            req: RequestId(1),
+            endpoint: ep(2, 3),
+            payload_type: 8,
+        }
+        .encode();
+        let mut bad = good;
+        bad.0[1 + 8 + 8] = 128;
+        assert_eq!(
+            Command::decode(&bad),
+            Err(DecodeError::InvalidField {
+                field: "payload_type"
+            })
+        );
     }
 
     #[test]

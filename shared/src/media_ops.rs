@@ -10,6 +10,7 @@ pub(crate) const CMD_STOP_RECORDING: u8 = 0x51;
 pub(crate) const CMD_PLAY_PROMPT: u8 = 0x52;
 pub(crate) const CMD_PLAY_TONE: u8 = 0x53;
 pub(crate) const CMD_STOP_PLAYBACK: u8 = 0x54;
+pub(crate) const CMD_SET_VOICE_PT: u8 = 0x55;
 
 pub(crate) const EVT_PLAYBACK_DONE: u8 = 0x50;
 pub(crate) const EVT_RECORDING_DONE: u8 = 0x51;

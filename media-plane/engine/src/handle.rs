@@ -494,6 +494,21 @@ impl MediaPlane {
         .await
     }
 
+    /// The payload type of the voice codec the endpoint's remote agreed to (0 PCMU, 8 PCMA):
+    /// prompts and tones go out in it until the remote has sent audio itself.
+    pub async fn set_voice_pt(
+        &self,
+        endpoint: EndpointId,
+        payload_type: u8,
+    ) -> Result<(), MediaError> {
+        self.on_endpoint(endpoint, |req, endpoint| Command::SetVoicePt {
+            req,
+            endpoint,
+            payload_type,
+        })
+        .await
+    }
+
     /// Stops the endpoint's playback now (the barge-in hook).
     pub async fn stop_playback(&self, endpoint: EndpointId) -> Result<(), MediaError> {
         self.on_endpoint(endpoint, |req, endpoint| Command::StopPlayback {

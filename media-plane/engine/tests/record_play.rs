@@ -322,3 +322,50 @@ async fn shutting_down_closes_recordings_in_progress() {
     assert_eq!(wav.format().channels, 1);
     assert!(wav.duration_ms() >= 400, "{}", wav.duration_ms());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tone_goes_out_in_the_agreed_codec_until_the_phone_sends_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let plane = MediaPlane::start(config((41460, 41479), dir.path())).unwrap();
+    let session = plane.open_session();
+    let a = plane.create_endpoint(session).await.unwrap();
+    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    plane
+        .set_remote(a.id, RemoteSpec::new(phone.local_addr().unwrap()))
+        .await
+        .unwrap();
+    let receive = |want_pt: u8, params: CodecParams| {
+        let phone = &phone;
+        async move {
+            let mut decoder = Codec::new(params).unwrap();
+            let (mut audio, mut buf) = (Vec::new(), [0u8; 2048]);
+            while let Ok(Ok((n, _))) =
+                timeout(Duration::from_millis(300), phone.recv_from(&mut buf)).await
+            {
+                assert_eq!(buf[1] & 0x7f, want_pt);
+                let mut out = [0i16; 160];
+                decoder.decode(&buf[12..n], &mut out).unwrap();
+                audio.extend_from_slice(&out);
+            }
+            audio
+        }
+    };
+
+    // The phone agreed to PCMA and has sent nothing yet: the tone goes out as PCMA.
+    plane.set_voice_pt(a.id, 8).await.unwrap();
+    plane.play_tone(a.id, [1000, 0], 200).await.unwrap();
+    let audio = receive(8, CodecParams::pcma()).await;
+    assert_eq!(audio.len(), 10 * 160);
+    assert_eq!(dominant(&audio, &CANDIDATES), 1000.0);
+
+    // Once it sends PCMU, that decides (and a later hint does not override it).
+    let mut pkt = vec![0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7];
+    pkt.extend_from_slice(&[0xff; 160]);
+    phone.send_to(&pkt, a.rtp).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    plane.set_voice_pt(a.id, 8).await.unwrap();
+    plane.play_tone(a.id, [1000, 0], 200).await.unwrap();
+    let audio = receive(0, CodecParams::pcmu()).await;
+    assert_eq!(dominant(&audio, &CANDIDATES), 1000.0);
+    plane.shutdown();
+}

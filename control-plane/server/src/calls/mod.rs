@@ -342,8 +342,15 @@ impl Calls {
                 call,
                 mailbox,
                 caller,
-                ..
-            } => self.job(call, Job::Voicemail { mailbox, caller }),
+                codec,
+            } => self.job(
+                call,
+                Job::Voicemail {
+                    mailbox,
+                    caller,
+                    codec,
+                },
+            ),
             Action::Finished { call, record } => {
                 self.writing.fetch_add(1, Ordering::AcqRel);
                 let worker = self

@@ -38,7 +38,12 @@ pub(super) enum Job {
     /// The legs share no codec: bridge the endpoints in transcoding mode.
     Transcode { a: LegCodec, b: LegCodec },
     /// The B2BUA answered the caller for a voicemail box: greet, beep, record.
-    Voicemail { mailbox: String, caller: String },
+    Voicemail {
+        mailbox: String,
+        caller: String,
+        /// What the caller was answered with: the greeting goes out in it.
+        codec: VoiceCodec,
+    },
     /// The call is over: release the media and store the record.
     Finish(CallRecord),
 }
@@ -158,8 +163,17 @@ impl Calls {
                         }
                     }
                 }
-                Job::Voicemail { mailbox, caller } => {
+                Job::Voicemail {
+                    mailbox,
+                    caller,
+                    codec,
+                } => {
                     if let Some(o) = open.as_mut() {
+                        // Static payload types: the answer kept the caller's 0 or 8.
+                        let pt = if codec == VoiceCodec::Pcma { 8 } else { 0 };
+                        if let Err(e) = self.media.set_voice_pt(o.a.id, pt).await {
+                            warn!(error = %e, %call, "voicemail codec not set");
+                        }
                         // Detect the caller's RFC 4733 events as if the other side had
                         // them too (the answer to the caller offered them).
                         o.dtmf.mirror(Leg::A, Leg::B);

@@ -39,6 +39,18 @@ impl Core {
             } => self.start_playback(endpoint, |voice_pt, ssrc| {
                 Playback::tone(freqs, duration_ms, voice_pt, ssrc)
             }),
+            Command::SetVoicePt {
+                endpoint,
+                payload_type,
+                ..
+            } => match self.table.get_mut(endpoint) {
+                Some(ep) => {
+                    // What the phone actually sends wins over what it agreed to.
+                    ep.voice_pt.get_or_insert(payload_type);
+                    Ok(())
+                }
+                None => Err(ErrorCode::UnknownEndpoint),
+            },
             Command::StopPlayback { endpoint, .. } => {
                 if !self.table.contains(endpoint) {
                     Err(ErrorCode::UnknownEndpoint)
