@@ -1,4 +1,5 @@
-//! Vector kernels for G.711 (x86_64: AVX2 when the CPU has it, else SSE2).
+//! Vector kernels for G.711 and their runtime selection (x86_64: AVX-512 VBMI, else AVX2,
+//! else SSE2; the AVX-512 kernels live in `g711_avx512`).
 //!
 //! Both laws find the segment with a float conversion instead of a per-lane loop: a positive
 //! integer `m` converted to `f32` has the exponent `floor(log2 m)` in bits 23..31 and the four
@@ -11,65 +12,128 @@
 //! Each kernel handles whole blocks of 16 samples and returns how many it processed; the
 //! caller finishes the tail with scalar code.
 
-/// Encodes as many leading samples as the vector kernel handles; returns that count.
-pub(crate) fn encode(pcm: &[i16], out: &mut [u8], alaw: bool) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let n = pcm.len().min(out.len()) & !15;
-        if n == 0 {
-            return 0;
+/// One implementation of the G.711 batch functions. Production code uses [`Kernel::best`];
+/// tests and benchmarks force each one through the `*_with` functions of `g711`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Arithmetic scalar code, one sample at a time (every CPU).
+    Scalar,
+    /// SSE2, 16 samples per block (every x86_64 CPU).
+    Sse2,
+    /// AVX2, 16 samples per block.
+    Avx2,
+    /// AVX-512 F + BW + VBMI, 64 codes per decode block and 32 samples per encode block;
+    /// what remains goes through AVX2. Needs a build with rustc ≥ 1.89.
+    Avx512,
+}
+
+impl Kernel {
+    /// Every kernel, slowest first.
+    pub const ALL: [Kernel; 4] = [Kernel::Scalar, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512];
+
+    /// Whether this build has the kernel and this CPU can run it.
+    #[must_use]
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(all(target_arch = "x86_64", warden_avx512))]
+            Kernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vbmi")
+                    && std::arch::is_x86_feature_detected!("avx2")
+            }
+            #[allow(unreachable_patterns)] // not reachable on x86_64 with AVX-512 built in
+            _ => false,
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 support was just checked; the kernel reads `pcm[..n]` and writes
-            // `out[..n]`, both in bounds.
-            unsafe { x86::encode_avx2(&pcm[..n], &mut out[..n], alaw) };
-        } else {
-            // SAFETY: SSE2 is part of the x86_64 baseline; same bounds as above.
+    }
+
+    /// The fastest kernel available (feature detection is cached by the standard library).
+    #[must_use]
+    pub fn best() -> Kernel {
+        Kernel::ALL
+            .into_iter()
+            .rev()
+            .find(|k| k.available())
+            .unwrap_or(Kernel::Scalar)
+    }
+}
+
+/// Encodes as many leading samples as `kernel` handles in whole blocks; returns that count
+/// (the caller finishes the tail with scalar code). An unavailable kernel processes nothing.
+pub(crate) fn encode(kernel: Kernel, pcm: &[i16], out: &mut [u8], alaw: bool) -> usize {
+    if !kernel.available() {
+        return 0;
+    }
+    let n = pcm.len().min(out.len());
+    let (pcm, out) = (&pcm[..n], &mut out[..n]);
+    match kernel {
+        Kernel::Scalar => 0,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => {
+            let n = n & !15;
+            // SAFETY: SSE2 is part of the x86_64 baseline; the kernel reads `pcm[..n]` and
+            // writes `out[..n]`, equal lengths and a multiple of 16 as it requires.
             unsafe { x86::encode_sse2(&pcm[..n], &mut out[..n], alaw) };
+            n
         }
-        n
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (pcm, out, alaw);
-        0
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => {
+            let n = n & !15;
+            // SAFETY: `available` checked AVX2; bounds as for SSE2.
+            unsafe { x86::encode_avx2(&pcm[..n], &mut out[..n], alaw) };
+            n
+        }
+        #[cfg(all(target_arch = "x86_64", warden_avx512))]
+        Kernel::Avx512 => {
+            let wide = n - n % super::g711_avx512::ENCODE_BLOCK;
+            // SAFETY: `available` checked AVX-512 F/BW/VBMI; equal lengths, a multiple of the
+            // block as the kernel requires.
+            unsafe { super::g711_avx512::encode(&pcm[..wide], &mut out[..wide], alaw) };
+            wide + encode(Kernel::Avx2, &pcm[wide..], &mut out[wide..], alaw)
+        }
+        #[allow(unreachable_patterns)]
+        _ => 0,
     }
 }
 
-/// Decodes as many leading codes as the vector kernel handles; returns that count.
-pub(crate) fn decode(codes: &[u8], out: &mut [i16], alaw: bool) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let n = codes.len().min(out.len()) & !15;
-        if n == 0 {
-            return 0;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 support was just checked; bounds as in `encode`.
-            unsafe { x86::decode_avx2(&codes[..n], &mut out[..n], alaw) };
-        } else {
-            // SAFETY: SSE2 is part of the x86_64 baseline.
+/// Decodes as many leading codes as `kernel` handles in whole blocks; returns that count.
+pub(crate) fn decode(kernel: Kernel, codes: &[u8], out: &mut [i16], alaw: bool) -> usize {
+    if !kernel.available() {
+        return 0;
+    }
+    let n = codes.len().min(out.len());
+    let (codes, out) = (&codes[..n], &mut out[..n]);
+    match kernel {
+        Kernel::Scalar => 0,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => {
+            let n = n & !15;
+            // SAFETY: SSE2 is part of the x86_64 baseline; equal lengths, a multiple of 16.
             unsafe { x86::decode_sse2(&codes[..n], &mut out[..n], alaw) };
+            n
         }
-        n
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (codes, out, alaw);
-        0
-    }
-}
-
-/// Whether the AVX2 kernels are in use on this CPU (reported by benches).
-#[must_use]
-pub fn uses_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => {
+            let n = n & !15;
+            // SAFETY: `available` checked AVX2; bounds as for SSE2.
+            unsafe { x86::decode_avx2(&codes[..n], &mut out[..n], alaw) };
+            n
+        }
+        #[cfg(all(target_arch = "x86_64", warden_avx512))]
+        Kernel::Avx512 => {
+            let wide = n - n % super::g711_avx512::DECODE_BLOCK;
+            // SAFETY: `available` checked AVX-512 F/BW/VBMI; equal lengths, a multiple of the
+            // block as the kernel requires.
+            unsafe { super::g711_avx512::decode(&codes[..wide], &mut out[..wide], alaw) };
+            wide + decode(Kernel::Avx2, &codes[wide..], &mut out[wide..], alaw)
+        }
+        #[allow(unreachable_patterns)]
+        _ => 0,
     }
 }
 
