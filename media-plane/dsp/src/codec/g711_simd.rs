@@ -7,10 +7,10 @@
 //! then four mantissa bits" once the exponent bias is subtracted. The SSE2 decoder runs the
 //! same trick backwards: the 7-bit segment/mantissa code shifted to bit 19 plus a constant is
 //! the float whose value is the centre of the decision interval. All integers involved are
-//! below 2^24, so every conversion is exact. The AVX2 decoder uses byte-table lookups and a multiply
-//! instead (see `decode_avx2`).
+//! below 2^24, so every conversion is exact. The AVX2 decoder uses byte-table lookups and
+//! a multiply instead (see `decode_avx2`).
 //!
-//! Each kernel handles whole blocks (16 samples; 32 codes for AVX2 decode, more for
+//! Each kernel handles whole blocks (16 samples for SSE2, 32 for AVX2, 32 or 64 for
 //! AVX-512), hands a remainder to the next narrower kernel, and returns how many samples it
 //! processed; the caller finishes the tail with scalar code.
 
@@ -22,7 +22,7 @@ pub enum Kernel {
     Scalar,
     /// SSE2, 16 samples per block (every x86_64 CPU).
     Sse2,
-    /// AVX2, 16 samples per encode block and 32 codes per decode block (then SSE2).
+    /// AVX2, 32 samples per block (a remaining 16-sample block goes through SSE2).
     Avx2,
     /// AVX-512 F + BW + VBMI, 64 codes per decode block and 32 samples per encode block;
     /// what remains goes through AVX2. Needs a build with rustc ≥ 1.89.
@@ -85,10 +85,11 @@ pub(crate) fn encode(kernel: Kernel, pcm: &[i16], out: &mut [u8], alaw: bool) ->
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => {
-            let n = n & !15;
-            // SAFETY: `available` checked AVX2; bounds as for SSE2.
-            unsafe { x86::encode_avx2(&pcm[..n], &mut out[..n], alaw) };
-            n
+            let wide = n & !31;
+            // SAFETY: `available` checked AVX2; equal lengths, a multiple of 32 as the kernel
+            // requires. A remaining 16-sample block goes through SSE2.
+            unsafe { x86::encode_avx2(&pcm[..wide], &mut out[..wide], alaw) };
+            wide + encode(Kernel::Sse2, &pcm[wide..], &mut out[wide..], alaw)
         }
         #[cfg(all(target_arch = "x86_64", warden_avx512))]
         Kernel::Avx512 => {
@@ -265,67 +266,70 @@ mod x86 {
         }
     }
 
-    /// Segment/mantissa (7 bits, in i32 lanes) of eight non-negative magnitudes.
+    /// Codes (in 16-bit lanes) of sixteen 16-bit samples.
+    ///
+    /// The float conversion needs 32-bit lanes; instead of widening with shuffles, the even
+    /// samples are masked and the odd ones shifted down within each 32-bit lane, and the two
+    /// results are merged back into their 16-bit halves (the float fields are < 2^16).
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn seg_mant_avx(mag32: __m256i, offset: i32) -> __m256i {
+    unsafe fn encode16_avx2(x: __m256i, alaw: bool) -> __m256i {
+        // SAFETY: AVX2 instructions, available per this function's contract; no memory access.
         unsafe {
-            let bits = _mm256_castps_si256(_mm256_cvtepi32_ps(mag32));
-            _mm256_sub_epi32(_mm256_srli_epi32::<19>(bits), _mm256_set1_epi32(offset))
+            let negative = _mm256_srai_epi16::<15>(x);
+            // One's-complement magnitude: x ^ (x >> 15).
+            let ones = _mm256_xor_si256(x, negative);
+            let positive_bit = _mm256_andnot_si256(negative, _mm256_set1_epi16(0x80));
+            let value = if alaw {
+                _mm256_srli_epi16::<4>(ones)
+            } else {
+                _mm256_min_epi16(
+                    _mm256_add_epi16(_mm256_srli_epi16::<2>(ones), _mm256_set1_epi16(33)),
+                    _mm256_set1_epi16(0x1FFF),
+                )
+            };
+            let even = _mm256_and_si256(value, _mm256_set1_epi32(0xFFFF));
+            let odd = _mm256_srli_epi32::<16>(value);
+            let even_bits = _mm256_castps_si256(_mm256_cvtepi32_ps(even));
+            let odd_bits = _mm256_castps_si256(_mm256_cvtepi32_ps(odd));
+            // Float bits 19..31 (exponent and top four mantissa bits) of each sample, in the
+            // sample's own 16-bit lane.
+            let fields = _mm256_or_si256(
+                _mm256_srli_epi32::<19>(even_bits),
+                _mm256_and_si256(
+                    _mm256_srli_epi32::<3>(odd_bits),
+                    _mm256_set1_epi32(0xFFFF_0000u32 as i32),
+                ),
+            );
+            if alaw {
+                let big = _mm256_sub_epi16(fields, _mm256_set1_epi16(ALAW_EXP_OFFSET as i16));
+                // Segment 0 (magnitude < 16) is the magnitude itself.
+                let small = _mm256_cmpgt_epi16(_mm256_set1_epi16(16), value);
+                let seg = _mm256_blendv_epi8(big, value, small);
+                _mm256_xor_si256(_mm256_or_si256(seg, positive_bit), _mm256_set1_epi16(0x55))
+            } else {
+                // 0x7F ^ (fields − offset) = (0x7F + offset) − fields: the field is at least
+                // the offset and the code at most 0x7F, so nothing borrows across lanes.
+                let inverted =
+                    _mm256_sub_epi16(_mm256_set1_epi16((0x7F + ULAW_EXP_OFFSET) as i16), fields);
+                _mm256_or_si256(inverted, positive_bit)
+            }
         }
     }
 
-    /// Packs two 8×i32 vectors to 16×i16 in source order (undoing AVX2's per-lane packing).
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn pack32_ordered(lo: __m256i, hi: __m256i) -> __m256i {
-        unsafe { _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi)) }
-    }
-
-    /// AVX2 encoder; `pcm.len() == out.len()`, a multiple of 16.
+    /// AVX2 encoder; `pcm.len() == out.len()`, a multiple of 32.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn encode_avx2(pcm: &[i16], out: &mut [u8], alaw: bool) {
-        for (src, dst) in pcm.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
-            // SAFETY: `src` holds 16 i16 (32 bytes) and `dst` 16 bytes; unaligned access.
+        for (src, dst) in pcm.chunks_exact(32).zip(out.chunks_exact_mut(32)) {
+            // SAFETY: AVX2 per this function's contract; `src` holds 32 i16 (two 32-byte
+            // loads) and `dst` 32 bytes (one store); unaligned access.
             unsafe {
-                let x = _mm256_loadu_si256(src.as_ptr().cast());
-                let ones = _mm256_xor_si256(x, _mm256_srai_epi16::<15>(x));
-                let sign = _mm256_andnot_si256(_mm256_srai_epi16::<15>(x), _mm256_set1_epi16(0x80));
-                let codes = if alaw {
-                    let mag = _mm256_srli_epi16::<4>(ones);
-                    let lo = seg_mant_avx(
-                        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(mag)),
-                        ALAW_EXP_OFFSET,
-                    );
-                    let hi = seg_mant_avx(
-                        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(mag)),
-                        ALAW_EXP_OFFSET,
-                    );
-                    let big = pack32_ordered(lo, hi);
-                    let small = _mm256_cmpgt_epi16(_mm256_set1_epi16(16), mag);
-                    let seg = _mm256_blendv_epi8(big, mag, small);
-                    _mm256_xor_si256(_mm256_or_si256(seg, sign), _mm256_set1_epi16(0x55))
-                } else {
-                    let biased = _mm256_min_epi16(
-                        _mm256_add_epi16(_mm256_srli_epi16::<2>(ones), _mm256_set1_epi16(33)),
-                        _mm256_set1_epi16(0x1FFF),
-                    );
-                    let lo = seg_mant_avx(
-                        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(biased)),
-                        ULAW_EXP_OFFSET,
-                    );
-                    let hi = seg_mant_avx(
-                        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(biased)),
-                        ULAW_EXP_OFFSET,
-                    );
-                    let seg = _mm256_xor_si256(pack32_ordered(lo, hi), _mm256_set1_epi16(0x7F));
-                    _mm256_or_si256(seg, sign)
-                };
-                let bytes = _mm_packus_epi16(
-                    _mm256_castsi256_si128(codes),
-                    _mm256_extracti128_si256::<1>(codes),
-                );
-                _mm_storeu_si128(dst.as_mut_ptr().cast(), bytes);
+                let a = encode16_avx2(_mm256_loadu_si256(src.as_ptr().cast()), alaw);
+                let b = encode16_avx2(_mm256_loadu_si256(src.as_ptr().add(16).cast()), alaw);
+                // Codes are < 256, so the pack does not saturate; it interleaves the 128-bit
+                // lanes of `a` and `b`, which the qword permute puts back in order.
+                let bytes = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(a, b));
+                _mm256_storeu_si256(dst.as_mut_ptr().cast(), bytes);
             }
         }
     }
