@@ -92,119 +92,105 @@ static ALAW_ENCODE: [[u8; 128]; 2] = {
 /// Low bytes of every 16-bit lane: byte lookups on word indices keep only these.
 const LOW_BYTES: __mmask64 = 0x5555_5555_5555_5555;
 
-/// Loads 64 bytes of `table` starting at `at`.
-///
-/// # Safety
-/// AVX-512 F must be available.
+/// Loads 64 bytes of `table` starting at `at` (panics if out of range: constant offsets).
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn load64(table: &[u8], at: usize) -> __m512i {
+fn load64(table: &[u8], at: usize) -> __m512i {
     let part = &table[at..at + 64];
     // SAFETY: `part` is exactly 64 readable bytes; the load is unaligned.
     unsafe { _mm512_loadu_si512(part.as_ptr().cast()) }
 }
 
+// The kernels below are safe functions: inside them the register intrinsics are safe (their
+// target features are enabled), and `unsafe` covers only the raw-pointer loads and stores.
+// Calling a kernel from code without these features still needs `unsafe` and a feature check.
+
 /// Decodes `codes` into `out`; both have the same length, a multiple of [`DECODE_BLOCK`].
-///
-/// # Safety
-/// The CPU must support AVX-512 F, BW and VBMI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-pub(super) unsafe fn decode(codes: &[u8], out: &mut [i16], alaw: bool) {
+pub(super) fn decode(codes: &[u8], out: &mut [i16], alaw: bool) {
     let [low, high] = if alaw { &ALAW_PLANES } else { &ULAW_PLANES };
-    // SAFETY (whole block): every call below is an AVX-512 F/BW/VBMI instruction, available
-    // per this function's contract; the memory accesses are the table loads in `load64` and
-    // the unaligned block loads and stores commented on in the loop.
-    unsafe {
-        let (lo0, lo1, lo2, lo3) = (
-            load64(low, 0),
-            load64(low, 64),
-            load64(low, 128),
-            load64(low, 192),
+    let (lo0, lo1, lo2, lo3) = (
+        load64(low, 0),
+        load64(low, 64),
+        load64(low, 128),
+        load64(low, 192),
+    );
+    let (hi0, hi1, hi2, hi3) = (
+        load64(high, 0),
+        load64(high, 64),
+        load64(high, 128),
+        load64(high, 192),
+    );
+    let first = load64(&INTERLEAVE[0], 0);
+    let second = load64(&INTERLEAVE[1], 0);
+    for (src, dst) in codes
+        .chunks_exact(DECODE_BLOCK)
+        .zip(out.chunks_exact_mut(DECODE_BLOCK))
+    {
+        // SAFETY: `src` is exactly 64 bytes; unaligned load.
+        let c = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
+        let upper = _mm512_movepi8_mask(c);
+        let lo = _mm512_mask_blend_epi8(
+            upper,
+            _mm512_permutex2var_epi8(lo0, c, lo1),
+            _mm512_permutex2var_epi8(lo2, c, lo3),
         );
-        let (hi0, hi1, hi2, hi3) = (
-            load64(high, 0),
-            load64(high, 64),
-            load64(high, 128),
-            load64(high, 192),
+        let hi = _mm512_mask_blend_epi8(
+            upper,
+            _mm512_permutex2var_epi8(hi0, c, hi1),
+            _mm512_permutex2var_epi8(hi2, c, hi3),
         );
-        let first = load64(&INTERLEAVE[0], 0);
-        let second = load64(&INTERLEAVE[1], 0);
-        for (src, dst) in codes
-            .chunks_exact(DECODE_BLOCK)
-            .zip(out.chunks_exact_mut(DECODE_BLOCK))
-        {
-            // `src` is 64 bytes; `dst` is 64 i16 = two 64-byte stores at offsets 0 and 32.
-            let c = _mm512_loadu_si512(src.as_ptr().cast());
-            let upper = _mm512_movepi8_mask(c);
-            let lo = _mm512_mask_blend_epi8(
-                upper,
-                _mm512_permutex2var_epi8(lo0, c, lo1),
-                _mm512_permutex2var_epi8(lo2, c, lo3),
-            );
-            let hi = _mm512_mask_blend_epi8(
-                upper,
-                _mm512_permutex2var_epi8(hi0, c, hi1),
-                _mm512_permutex2var_epi8(hi2, c, hi3),
-            );
-            _mm512_storeu_si512(
-                dst.as_mut_ptr().cast(),
-                _mm512_permutex2var_epi8(lo, first, hi),
-            );
-            _mm512_storeu_si512(
-                dst.as_mut_ptr().add(32).cast(),
-                _mm512_permutex2var_epi8(lo, second, hi),
-            );
+        let (a, b) = (
+            _mm512_permutex2var_epi8(lo, first, hi),
+            _mm512_permutex2var_epi8(lo, second, hi),
+        );
+        // SAFETY: `dst` is exactly 64 i16 = 128 bytes, stored as two unaligned 64-byte halves
+        // (elements 0..32 and 32..64).
+        unsafe {
+            _mm512_storeu_si512(dst.as_mut_ptr().cast(), a);
+            _mm512_storeu_si512(dst.as_mut_ptr().add(32).cast(), b);
         }
     }
 }
 
 /// Encodes `pcm` into `out`; both have the same length, a multiple of [`ENCODE_BLOCK`].
-///
-/// # Safety
-/// The CPU must support AVX-512 F, BW and VBMI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-pub(super) unsafe fn encode(pcm: &[i16], out: &mut [u8], alaw: bool) {
+pub(super) fn encode(pcm: &[i16], out: &mut [u8], alaw: bool) {
     let [shifts, bases] = if alaw { &ALAW_ENCODE } else { &ULAW_ENCODE };
-    // SAFETY (whole block): AVX-512 F/BW/VBMI instructions per this function's contract;
-    // memory accesses are the table loads in `load64` and the block accesses in the loop.
-    unsafe {
-        let (shift0, shift1) = (load64(shifts, 0), load64(shifts, 64));
-        let (base0, base1) = (load64(bases, 0), load64(bases, 64));
-        let positive_bit = _mm512_set1_epi16(0x80);
-        for (src, dst) in pcm
-            .chunks_exact(ENCODE_BLOCK)
-            .zip(out.chunks_exact_mut(ENCODE_BLOCK))
-        {
-            // `src` is 32 i16 (one 64-byte load), `dst` 32 bytes (one 32-byte store).
-            let x = _mm512_loadu_si512(src.as_ptr().cast());
-            let negative = _mm512_srai_epi16::<15>(x);
-            // One's-complement magnitude: x ^ (x >> 15).
-            let ones = _mm512_xor_si512(x, negative);
-            let (value, index) = if alaw {
-                (_mm512_srli_epi16::<4>(ones), _mm512_srli_epi16::<8>(ones))
-            } else {
-                let biased = _mm512_min_epu16(
-                    _mm512_add_epi16(_mm512_srli_epi16::<2>(ones), _mm512_set1_epi16(33)),
-                    _mm512_set1_epi16(0x1FFF),
-                );
-                (biased, _mm512_srli_epi16::<6>(biased))
-            };
-            // `index` < 128 in every 16-bit lane; the high bytes are zeroed by the mask.
-            let shift = _mm512_maskz_permutex2var_epi8(LOW_BYTES, shift0, index, shift1);
-            let base = _mm512_maskz_permutex2var_epi8(LOW_BYTES, base0, index, base1);
-            let step = _mm512_srlv_epi16(value, shift);
-            let code = if alaw {
-                let bits = _mm512_xor_si512(_mm512_add_epi16(base, step), _mm512_set1_epi16(0x55));
-                // bits | (!negative & 0x80)
-                _mm512_ternarylogic_epi32::<0xF2>(bits, negative, positive_bit)
-            } else {
-                _mm512_ternarylogic_epi32::<0xF2>(
-                    _mm512_sub_epi16(base, step),
-                    negative,
-                    positive_bit,
-                )
-            };
-            _mm256_storeu_si256(dst.as_mut_ptr().cast(), _mm512_cvtepi16_epi8(code));
-        }
+    let (shift0, shift1) = (load64(shifts, 0), load64(shifts, 64));
+    let (base0, base1) = (load64(bases, 0), load64(bases, 64));
+    let positive_bit = _mm512_set1_epi16(0x80);
+    for (src, dst) in pcm
+        .chunks_exact(ENCODE_BLOCK)
+        .zip(out.chunks_exact_mut(ENCODE_BLOCK))
+    {
+        // SAFETY: `src` is exactly 32 i16 = 64 bytes; unaligned load.
+        let x = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
+        let negative = _mm512_srai_epi16::<15>(x);
+        // One's-complement magnitude: x ^ (x >> 15).
+        let ones = _mm512_xor_si512(x, negative);
+        let (value, index) = if alaw {
+            (_mm512_srli_epi16::<4>(ones), _mm512_srli_epi16::<8>(ones))
+        } else {
+            let biased = _mm512_min_epu16(
+                _mm512_add_epi16(_mm512_srli_epi16::<2>(ones), _mm512_set1_epi16(33)),
+                _mm512_set1_epi16(0x1FFF),
+            );
+            (biased, _mm512_srli_epi16::<6>(biased))
+        };
+        // `index` < 128 in every 16-bit lane; the high bytes are zeroed by the mask.
+        let shift = _mm512_maskz_permutex2var_epi8(LOW_BYTES, shift0, index, shift1);
+        let base = _mm512_maskz_permutex2var_epi8(LOW_BYTES, base0, index, base1);
+        let step = _mm512_srlv_epi16(value, shift);
+        let code = if alaw {
+            let bits = _mm512_xor_si512(_mm512_add_epi16(base, step), _mm512_set1_epi16(0x55));
+            // bits | (!negative & 0x80)
+            _mm512_ternarylogic_epi32::<0xF2>(bits, negative, positive_bit)
+        } else {
+            _mm512_ternarylogic_epi32::<0xF2>(_mm512_sub_epi16(base, step), negative, positive_bit)
+        };
+        let bytes = _mm512_cvtepi16_epi8(code);
+        // SAFETY: `dst` is exactly 32 bytes; unaligned store.
+        unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), bytes) };
     }
 }

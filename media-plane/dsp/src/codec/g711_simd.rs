@@ -94,8 +94,8 @@ pub(crate) fn encode(kernel: Kernel, pcm: &[i16], out: &mut [u8], alaw: bool) ->
         #[cfg(all(target_arch = "x86_64", warden_avx512))]
         Kernel::Avx512 => {
             let wide = n - n % super::g711_avx512::ENCODE_BLOCK;
-            // SAFETY: `available` checked AVX-512 F/BW/VBMI; equal lengths, a multiple of the
-            // block as the kernel requires.
+            // SAFETY: `available` checked AVX-512 F/BW/VBMI, the kernel's target features (it
+            // is otherwise safe); equal lengths, a multiple of its block as it expects.
             unsafe { super::g711_avx512::encode(&pcm[..wide], &mut out[..wide], alaw) };
             wide + encode(Kernel::Avx2, &pcm[wide..], &mut out[wide..], alaw)
         }
@@ -131,8 +131,8 @@ pub(crate) fn decode(kernel: Kernel, codes: &[u8], out: &mut [i16], alaw: bool) 
         #[cfg(all(target_arch = "x86_64", warden_avx512))]
         Kernel::Avx512 => {
             let wide = n - n % super::g711_avx512::DECODE_BLOCK;
-            // SAFETY: `available` checked AVX-512 F/BW/VBMI; equal lengths, a multiple of the
-            // block as the kernel requires.
+            // SAFETY: `available` checked AVX-512 F/BW/VBMI, the kernel's target features (it
+            // is otherwise safe); equal lengths, a multiple of its block as it expects.
             unsafe { super::g711_avx512::decode(&codes[..wide], &mut out[..wide], alaw) };
             wide + decode(Kernel::Avx2, &codes[wide..], &mut out[wide..], alaw)
         }
