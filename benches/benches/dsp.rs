@@ -29,10 +29,13 @@ fn signal(rate: u32, n: usize) -> Vec<i16> {
 }
 
 fn g711_kernels(c: &mut Criterion) {
-    eprintln!(
-        "G.711 vector kernels use AVX2: {}",
-        warden_dsp::codec::uses_avx2()
-    );
+    let best = g711::Kernel::best();
+    eprintln!("G.711 batch functions use the {best:?} kernel on this CPU");
+    // Every vector kernel this CPU runs, forced, against the lookup-table baseline.
+    let kernels: Vec<g711::Kernel> = g711::Kernel::ALL
+        .into_iter()
+        .filter(|k| *k != g711::Kernel::Scalar && k.available())
+        .collect();
     let n = 16_384;
     let pcm: Vec<i16> = (0..n)
         .map(|i| ((i * 7919) % 65_536) as u16 as i16)
@@ -42,30 +45,54 @@ fn g711_kernels(c: &mut Criterion) {
     let mut samples = vec![0i16; n];
     let mut g = c.benchmark_group("g711");
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("ulaw_encode_simd", |b| {
-        b.iter(|| g711::encode_ulaw(black_box(&pcm), &mut bytes))
-    });
-    g.bench_function("ulaw_encode_table", |b| {
-        b.iter(|| g711::encode_ulaw_table(black_box(&pcm), &mut bytes))
-    });
-    g.bench_function("alaw_encode_simd", |b| {
-        b.iter(|| g711::encode_alaw(black_box(&pcm), &mut bytes))
-    });
-    g.bench_function("alaw_encode_table", |b| {
-        b.iter(|| g711::encode_alaw_table(black_box(&pcm), &mut bytes))
-    });
-    g.bench_function("ulaw_decode_simd", |b| {
-        b.iter(|| g711::decode_ulaw(black_box(&codes), &mut samples))
-    });
-    g.bench_function("ulaw_decode_table", |b| {
-        b.iter(|| g711::decode_ulaw_table(black_box(&codes), &mut samples))
-    });
-    g.bench_function("alaw_decode_simd", |b| {
-        b.iter(|| g711::decode_alaw(black_box(&codes), &mut samples))
-    });
-    g.bench_function("alaw_decode_table", |b| {
-        b.iter(|| g711::decode_alaw_table(black_box(&codes), &mut samples))
-    });
+    type Encode = fn(g711::Kernel, &[i16], &mut [u8]) -> usize;
+    type EncodeTable = fn(&[i16], &mut [u8]) -> usize;
+    type Decode = fn(g711::Kernel, &[u8], &mut [i16]) -> usize;
+    type DecodeTable = fn(&[u8], &mut [i16]) -> usize;
+    let encoders: [(&str, Encode, EncodeTable); 2] = [
+        (
+            "ulaw_encode",
+            g711::encode_ulaw_with,
+            g711::encode_ulaw_table,
+        ),
+        (
+            "alaw_encode",
+            g711::encode_alaw_with,
+            g711::encode_alaw_table,
+        ),
+    ];
+    for (name, with, table) in encoders {
+        g.bench_function(BenchmarkId::new(name, "table"), |b| {
+            b.iter(|| table(black_box(&pcm), &mut bytes))
+        });
+        for &k in &kernels {
+            g.bench_function(BenchmarkId::new(name, format!("{k:?}")), |b| {
+                b.iter(|| with(k, black_box(&pcm), &mut bytes))
+            });
+        }
+    }
+    let decoders: [(&str, Decode, DecodeTable); 2] = [
+        (
+            "ulaw_decode",
+            g711::decode_ulaw_with,
+            g711::decode_ulaw_table,
+        ),
+        (
+            "alaw_decode",
+            g711::decode_alaw_with,
+            g711::decode_alaw_table,
+        ),
+    ];
+    for (name, with, table) in decoders {
+        g.bench_function(BenchmarkId::new(name, "table"), |b| {
+            b.iter(|| table(black_box(&codes), &mut samples))
+        });
+        for &k in &kernels {
+            g.bench_function(BenchmarkId::new(name, format!("{k:?}")), |b| {
+                b.iter(|| with(k, black_box(&codes), &mut samples))
+            });
+        }
+    }
     g.finish();
 }
 

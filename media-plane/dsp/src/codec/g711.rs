@@ -8,11 +8,13 @@
 //! module is bit-exact with that convention for every input (proved exhaustively by the tests
 //! against an independent implementation built from the segment tables of G.711).
 //!
-//! The batch functions ([`encode_ulaw`], [`decode_ulaw`], …) pick an AVX2 or SSE2 kernel at
-//! run time on x86_64 and fall back to scalar code elsewhere. The `*_table` variants are the
+//! The batch functions ([`encode_ulaw`], [`decode_ulaw`], …) pick the fastest [`Kernel`] at
+//! run time (AVX-512 VBMI, AVX2 or SSE2 on x86_64, scalar code elsewhere); the `*_with`
+//! variants force one, for tests and benchmarks. The `*_table` variants are the
 //! classic lookup-table implementation, kept as a portable reference and benchmark baseline.
 
 use super::g711_simd;
+pub use super::g711_simd::Kernel;
 
 /// Encodes one 16-bit sample to a µ-law code (arithmetic, no table).
 #[inline]
@@ -116,7 +118,7 @@ const fn alaw_encode_const(x: i16) -> u8 {
 }
 
 /// Builds a 256-entry decode table.
-const fn build_decode_table(alaw: bool) -> [i16; 256] {
+pub(super) const fn build_decode_table(alaw: bool) -> [i16; 256] {
     let mut table = [0i16; 256];
     let mut i = 0usize;
     while i < 256 {
@@ -152,48 +154,68 @@ static ALAW_DECODE: [i16; 256] = build_decode_table(true);
 ///
 /// Only `min(pcm.len(), out.len())` samples are processed; the count is returned.
 pub fn encode_ulaw(pcm: &[i16], out: &mut [u8]) -> usize {
-    let n = pcm.len().min(out.len());
-    let (pcm, out) = (&pcm[..n], &mut out[..n]);
-    let done = g711_simd::encode(pcm, out, false);
-    for (o, &x) in out[done..].iter_mut().zip(&pcm[done..]) {
-        *o = ulaw_encode_sample(x);
-    }
-    n
+    encode_ulaw_with(Kernel::best(), pcm, out)
 }
 
 /// Encodes `pcm` to A-law into `out[..pcm.len()]` with the fastest kernel available.
 ///
 /// Only `min(pcm.len(), out.len())` samples are processed; the count is returned.
 pub fn encode_alaw(pcm: &[i16], out: &mut [u8]) -> usize {
-    let n = pcm.len().min(out.len());
-    let (pcm, out) = (&pcm[..n], &mut out[..n]);
-    let done = g711_simd::encode(pcm, out, true);
-    for (o, &x) in out[done..].iter_mut().zip(&pcm[done..]) {
-        *o = alaw_encode_sample(x);
-    }
-    n
+    encode_alaw_with(Kernel::best(), pcm, out)
 }
 
 /// Decodes µ-law `codes` into `out[..codes.len()]` with the fastest kernel available.
 ///
 /// Only `min(codes.len(), out.len())` samples are processed; the count is returned.
 pub fn decode_ulaw(codes: &[u8], out: &mut [i16]) -> usize {
-    let n = codes.len().min(out.len());
-    let (codes, out) = (&codes[..n], &mut out[..n]);
-    let done = g711_simd::decode(codes, out, false);
-    for (o, &c) in out[done..].iter_mut().zip(&codes[done..]) {
-        *o = ulaw_decode_sample(c);
-    }
-    n
+    decode_ulaw_with(Kernel::best(), codes, out)
 }
 
 /// Decodes A-law `codes` into `out[..codes.len()]` with the fastest kernel available.
 ///
 /// Only `min(codes.len(), out.len())` samples are processed; the count is returned.
 pub fn decode_alaw(codes: &[u8], out: &mut [i16]) -> usize {
+    decode_alaw_with(Kernel::best(), codes, out)
+}
+
+/// [`encode_ulaw`] with a chosen kernel; an unavailable kernel falls back to scalar code.
+pub fn encode_ulaw_with(kernel: Kernel, pcm: &[i16], out: &mut [u8]) -> usize {
+    let n = pcm.len().min(out.len());
+    let (pcm, out) = (&pcm[..n], &mut out[..n]);
+    let done = g711_simd::encode(kernel, pcm, out, false);
+    for (o, &x) in out[done..].iter_mut().zip(&pcm[done..]) {
+        *o = ulaw_encode_sample(x);
+    }
+    n
+}
+
+/// [`encode_alaw`] with a chosen kernel; an unavailable kernel falls back to scalar code.
+pub fn encode_alaw_with(kernel: Kernel, pcm: &[i16], out: &mut [u8]) -> usize {
+    let n = pcm.len().min(out.len());
+    let (pcm, out) = (&pcm[..n], &mut out[..n]);
+    let done = g711_simd::encode(kernel, pcm, out, true);
+    for (o, &x) in out[done..].iter_mut().zip(&pcm[done..]) {
+        *o = alaw_encode_sample(x);
+    }
+    n
+}
+
+/// [`decode_ulaw`] with a chosen kernel; an unavailable kernel falls back to scalar code.
+pub fn decode_ulaw_with(kernel: Kernel, codes: &[u8], out: &mut [i16]) -> usize {
     let n = codes.len().min(out.len());
     let (codes, out) = (&codes[..n], &mut out[..n]);
-    let done = g711_simd::decode(codes, out, true);
+    let done = g711_simd::decode(kernel, codes, out, false);
+    for (o, &c) in out[done..].iter_mut().zip(&codes[done..]) {
+        *o = ulaw_decode_sample(c);
+    }
+    n
+}
+
+/// [`decode_alaw`] with a chosen kernel; an unavailable kernel falls back to scalar code.
+pub fn decode_alaw_with(kernel: Kernel, codes: &[u8], out: &mut [i16]) -> usize {
+    let n = codes.len().min(out.len());
+    let (codes, out) = (&codes[..n], &mut out[..n]);
+    let done = g711_simd::decode(kernel, codes, out, true);
     for (o, &c) in out[done..].iter_mut().zip(&codes[done..]) {
         *o = alaw_decode_sample(c);
     }

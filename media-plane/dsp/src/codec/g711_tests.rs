@@ -1,6 +1,7 @@
 //! Exhaustive G.711 tests against an independent reference built from the segment tables.
 
 use super::*;
+use crate::codec::g711_simd;
 
 /// Reference quantizer written from the G.711 segment tables (decision boundaries and step
 /// sizes per segment), with no bit tricks, to check the fast paths against.
@@ -192,4 +193,201 @@ fn short_and_mismatched_buffers() {
     assert_eq!(decode_alaw(&[0xD5; 10], &mut pcm_out), 3);
     assert_eq!(pcm_out, [8, 8, 8]);
     assert_eq!(encode_alaw(&[], &mut out), 0);
+}
+
+/// The kernels this build and CPU can run; the others are named on stderr as not tested.
+fn runnable_kernels() -> Vec<Kernel> {
+    Kernel::ALL
+        .into_iter()
+        .filter(|k| {
+            let ok = k.available();
+            if !ok {
+                eprintln!("G.711 kernel {k:?} is not available here and is not tested");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// Index of the first difference between two equally long slices.
+fn first_mismatch<T: PartialEq>(got: &[T], want: &[T]) -> Option<usize> {
+    assert_eq!(got.len(), want.len());
+    got.iter().zip(want).position(|(g, w)| g != w)
+}
+
+/// Every code four times, in two orders, so each vector block sees a mix of codes: 1024
+/// codes, a multiple of every kernel's block size.
+fn all_codes() -> Vec<u8> {
+    (0..512usize)
+        .map(|i| (i % 256) as u8)
+        .chain((0..512usize).map(|i| (i * 167 % 256) as u8))
+        .collect()
+}
+
+#[test]
+fn best_kernel_is_the_fastest_available() {
+    let best = Kernel::best();
+    assert!(best.available());
+    let faster: Vec<Kernel> = Kernel::ALL
+        .into_iter()
+        .skip_while(|&k| k != best)
+        .skip(1)
+        .collect();
+    assert!(
+        faster.iter().all(|k| !k.available()),
+        "{best:?} < {faster:?}"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert!(Kernel::Avx2.available());
+    }
+}
+
+#[test]
+fn each_vector_kernel_encodes_every_input_bit_exactly() {
+    let pcm = all_samples();
+    let want_u: Vec<u8> = pcm.iter().map(|&x| reference::ulaw_encode(x)).collect();
+    let want_a: Vec<u8> = pcm.iter().map(|&x| reference::alaw_encode(x)).collect();
+    for kernel in runnable_kernels() {
+        if kernel == Kernel::Scalar {
+            continue;
+        }
+        // The kernel alone, no scalar tail: 65 536 is a multiple of every block size, so the
+        // whole input must go through the vector code.
+        let mut out = vec![0u8; pcm.len()];
+        assert_eq!(g711_simd::encode(kernel, &pcm, &mut out, false), pcm.len());
+        if let Some(i) = first_mismatch(&out, &want_u) {
+            panic!(
+                "{kernel:?} µ-law x={}: {:#04x} != {:#04x}",
+                pcm[i], out[i], want_u[i]
+            );
+        }
+        let mut out = vec![0u8; pcm.len()];
+        assert_eq!(g711_simd::encode(kernel, &pcm, &mut out, true), pcm.len());
+        if let Some(i) = first_mismatch(&out, &want_a) {
+            panic!(
+                "{kernel:?} A-law x={}: {:#04x} != {:#04x}",
+                pcm[i], out[i], want_a[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn each_vector_kernel_decodes_every_code_bit_exactly() {
+    let codes = all_codes();
+    let want_u: Vec<i16> = codes.iter().map(|&c| reference::ulaw_decode(c)).collect();
+    let want_a: Vec<i16> = codes.iter().map(|&c| reference::alaw_decode(c)).collect();
+    for kernel in runnable_kernels() {
+        if kernel == Kernel::Scalar {
+            continue;
+        }
+        let mut out = vec![0i16; codes.len()];
+        assert_eq!(
+            g711_simd::decode(kernel, &codes, &mut out, false),
+            codes.len()
+        );
+        if let Some(i) = first_mismatch(&out, &want_u) {
+            panic!(
+                "{kernel:?} µ-law {:#04x}: {} != {}",
+                codes[i], out[i], want_u[i]
+            );
+        }
+        let mut out = vec![0i16; codes.len()];
+        assert_eq!(
+            g711_simd::decode(kernel, &codes, &mut out, true),
+            codes.len()
+        );
+        if let Some(i) = first_mismatch(&out, &want_a) {
+            panic!(
+                "{kernel:?} A-law {:#04x}: {} != {}",
+                codes[i], out[i], want_a[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn each_kernel_handles_every_length_and_offset() {
+    // Inputs spread over all segments; every length 0..=200 (tails of every block size,
+    // including the AVX-512 → AVX2 → scalar chain) at offsets that break alignment.
+    let pcm: Vec<i16> = (0..300u32)
+        .map(|i| (i.wrapping_mul(40_503) >> 3) as u16 as i16)
+        .collect();
+    let codes: Vec<u8> = (0..300u32).map(|i| (i * 73 % 256) as u8).collect();
+    for kernel in runnable_kernels() {
+        for offset in [0usize, 1, 3, 17] {
+            for len in 0..=200usize {
+                let src = &pcm[offset..offset + len];
+                // One spare slot checks that nothing is written past the processed samples.
+                let mut u = vec![0xA5u8; len + 1];
+                let mut a = vec![0xA5u8; len + 1];
+                assert_eq!(encode_ulaw_with(kernel, src, &mut u[..len]), len);
+                assert_eq!(encode_alaw_with(kernel, src, &mut a[..len]), len);
+                for (i, &x) in src.iter().enumerate() {
+                    assert_eq!(
+                        u[i],
+                        reference::ulaw_encode(x),
+                        "{kernel:?} µ len {len} @{i}"
+                    );
+                    assert_eq!(
+                        a[i],
+                        reference::alaw_encode(x),
+                        "{kernel:?} A len {len} @{i}"
+                    );
+                }
+                assert_eq!(
+                    (u[len], a[len]),
+                    (0xA5, 0xA5),
+                    "{kernel:?} wrote past {len}"
+                );
+
+                let src = &codes[offset..offset + len];
+                let mut u = vec![0x5A5Ai16; len + 1];
+                let mut a = vec![0x5A5Ai16; len + 1];
+                assert_eq!(decode_ulaw_with(kernel, src, &mut u[..len]), len);
+                assert_eq!(decode_alaw_with(kernel, src, &mut a[..len]), len);
+                for (i, &c) in src.iter().enumerate() {
+                    assert_eq!(
+                        u[i],
+                        reference::ulaw_decode(c),
+                        "{kernel:?} µ len {len} @{i}"
+                    );
+                    assert_eq!(
+                        a[i],
+                        reference::alaw_decode(c),
+                        "{kernel:?} A len {len} @{i}"
+                    );
+                }
+                assert_eq!(
+                    (u[len], a[len]),
+                    (0x5A5A, 0x5A5A),
+                    "{kernel:?} wrote past {len}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn vector_kernels_leave_only_the_tail_to_scalar_code() {
+    // A 20 ms frame at 8 kHz (160 samples) and an odd length: each kernel covers whole blocks.
+    let pcm = [1234i16; 173];
+    let mut out = [0u8; 173];
+    for kernel in runnable_kernels() {
+        // AVX-512 covers 32-sample encode and 64-code decode blocks and hands the rest to
+        // AVX2 (16-sample blocks), so every vector kernel stops at 160.
+        let expected = if kernel == Kernel::Scalar { 0 } else { 160 };
+        assert_eq!(
+            g711_simd::encode(kernel, &pcm[..160], &mut out[..160], false),
+            expected
+        );
+        assert_eq!(g711_simd::encode(kernel, &pcm, &mut out, true), expected);
+        let mut samples = [0i16; 173];
+        let codes = [0x33u8; 173];
+        assert_eq!(
+            g711_simd::decode(kernel, &codes, &mut samples, false),
+            expected
+        );
+    }
 }

@@ -5,6 +5,10 @@
 //! 16 kHz but its RTP clock runs at 8 kHz; Opus always uses a 48 kHz RTP clock).
 
 pub mod g711;
+// `build.rs` sets `warden_avx512` only for rustc ≥ 1.89, where AVX-512 intrinsics are stable.
+#[cfg(all(target_arch = "x86_64", warden_avx512))]
+#[clippy::msrv = "1.89"]
+mod g711_avx512;
 mod g711_simd;
 pub mod g722;
 mod opus;
@@ -12,8 +16,6 @@ pub(crate) mod plc;
 
 use crate::error::DspError;
 use plc::Plc;
-
-pub use g711_simd::uses_avx2;
 
 /// The codecs the media plane can terminate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
