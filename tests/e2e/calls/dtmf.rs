@@ -63,13 +63,9 @@ fn media_counter(w: &Warden, name: &str) -> f64 {
         .sum()
 }
 
+/// An RTP packet of the test's caller (one SSRC throughout).
 fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&ts.to_be_bytes());
-    p.extend_from_slice(&0x5EED_D7F0u32.to_be_bytes());
-    p.extend_from_slice(payload);
-    p
+    crate::audio::rtp(pt, marker, seq, ts, 0x5EED_D7F0, payload)
 }
 
 /// RFC 4733 event code of a keypad character.

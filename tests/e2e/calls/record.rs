@@ -9,97 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::support::*;
+use crate::audio::{dominant, power, read_wav, rtp, ulaw_decode};
 use crate::harness::{Backend, Sip, Warden, EXT2};
-
-/// G.711 µ-law encoding of one sample.
-fn ulaw(sample: i16) -> u8 {
-    let mut x = i32::from(sample);
-    let sign = if x < 0 {
-        x = -x;
-        0x80
-    } else {
-        0
-    };
-    x = x.min(32635) + 0x84;
-    let mut exponent = 7;
-    while exponent > 0 && x & (0x80 << exponent) == 0 {
-        exponent -= 1;
-    }
-    let mantissa = (x >> (exponent + 3)) & 0x0f;
-    !((sign | (exponent << 4) | mantissa) as u8)
-}
-
-/// G.711 µ-law decoding of one byte.
-fn unulaw(byte: u8) -> i16 {
-    let b = !byte;
-    let exponent = i32::from((b >> 4) & 0x07);
-    let mantissa = i32::from(b & 0x0f);
-    let magnitude = ((mantissa << 3) + 0x84) << exponent;
-    let v = magnitude - 0x84;
-    (if b & 0x80 != 0 { -v } else { v }) as i16
-}
-
-fn goertzel(x: &[i16], f: f64) -> f64 {
-    let c = 2.0 * (2.0 * std::f64::consts::PI * f / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s = f64::from(v) + c * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    s1 * s1 + s2 * s2 - c * s1 * s2
-}
-
-/// The strongest of a few candidate frequencies.
-fn dominant(x: &[i16]) -> f64 {
-    [300.0, 440.0, 700.0, 1000.0, 1400.0, 2000.0]
-        .into_iter()
-        .max_by(|a, b| goertzel(x, *a).total_cmp(&goertzel(x, *b)))
-        .unwrap()
-}
-
-/// 20 ms of a `hz` tone starting at sample `n`, µ-law encoded, as an RTP packet.
-fn tone_packet(seq: u16, ssrc: u32, hz: f64) -> Vec<u8> {
-    let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    p[2..4].copy_from_slice(&seq.to_be_bytes());
-    p[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p[8..12].copy_from_slice(&ssrc.to_be_bytes());
-    let w = 2.0 * std::f64::consts::PI * hz / 8000.0;
-    for i in 0..160u32 {
-        let n = f64::from(u32::from(seq) * 160 + i);
-        p.push(ulaw((8000.0 * (w * n).sin()) as i16));
-    }
-    p
-}
 
 /// A short PCMU packet (10 samples of silence).
 fn keepalive_packet(seq: u16, ssrc: u32) -> Vec<u8> {
-    let mut p = tone_packet(seq, ssrc, 300.0);
-    p.truncate(12);
-    p.extend_from_slice(&[0xff; 10]);
-    p
-}
-
-/// The samples of a 16-bit PCM WAV file: (channels, interleaved samples).
-pub(super) fn read_wav(path: &Path) -> (u16, Vec<i16>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&bytes[0..4], b"RIFF");
-    assert_eq!(&bytes[8..12], b"WAVE");
-    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
-    let rate = u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]);
-    assert_eq!(rate, 8000);
-    assert_eq!(&bytes[36..40], b"data");
-    let len = u32::from_le_bytes([bytes[40], bytes[41], bytes[42], bytes[43]]) as usize;
-    assert_eq!(
-        len + 44,
-        bytes.len(),
-        "the data size was fixed up at the end"
-    );
-    let samples = bytes[44..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    (channels, samples)
+    rtp(0, false, seq, u32::from(seq) * 160, ssrc, &[0xff; 10])
 }
 
 /// RTP received on `sock` within `within`: (arrival, source, payload type, payload).
@@ -154,8 +69,10 @@ fn recorded_call_has_the_caller_left_and_the_callee_right() {
         // The caller says 440 Hz, the callee 1000 Hz, both at once, for 2.4 s.
         let start = Instant::now();
         for seq in 0..120u16 {
-            ta.send_to(&tone_packet(seq, 0xCA11, 440.0), a_ep).unwrap();
-            tb.send_to(&tone_packet(seq, 0xCA1E, 1000.0), b_ep).unwrap();
+            ta.send_to(&crate::audio::pcmu_tone_packet(seq, 0xCA11, 440.0), a_ep)
+                .unwrap();
+            tb.send_to(&crate::audio::pcmu_tone_packet(seq, 0xCA1E, 1000.0), b_ep)
+                .unwrap();
             let next = start + Duration::from_millis(20 * (u64::from(seq) + 1));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
@@ -193,8 +110,8 @@ fn recorded_call_has_the_caller_left_and_the_callee_right() {
         assert_eq!(dominant(&left), 440.0, "caller on the left");
         assert_eq!(dominant(&right), 1000.0, "callee on the right");
         // Not a mix: each channel holds one party.
-        assert!(goertzel(&left, 440.0) > 20.0 * goertzel(&left, 1000.0));
-        assert!(goertzel(&right, 1000.0) > 20.0 * goertzel(&right, 440.0));
+        assert!(power(&left, 8000, 440.0) > 20.0 * power(&left, 8000, 1000.0));
+        assert!(power(&right, 8000, 1000.0) > 20.0 * power(&right, 8000, 440.0));
 
         // The API shows the recording in the call history and the CSV export.
         let token = admin_token(&w);
@@ -271,7 +188,7 @@ fn api_plays_prompts_and_tones_into_a_leg_and_records_on_request() {
             .all(|(_, src, pt, p)| *src == b_ep && *pt == 0 && p.len() == 160));
         let pcm: Vec<i16> = got
             .iter()
-            .flat_map(|(_, _, _, p)| p.iter().map(|b| unulaw(*b)))
+            .flat_map(|(_, _, _, p)| p.iter().map(|b| ulaw_decode(*b)))
             .collect();
         assert_eq!(dominant(&pcm), 1000.0);
         let span = got[49].0.duration_since(got[0].0).as_secs_f64() * 1000.0;

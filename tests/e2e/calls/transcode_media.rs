@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::record::{answered_call_id, read_wav};
+use super::record::answered_call_id;
 use super::support::*;
-use super::transcode::{power, rtp, tone, ulaw_encode};
+use crate::audio::{power, read_wav, rtp, tone, ulaw_encode};
 use crate::harness::{Backend, Sip, Warden, EXT2};
 
 /// The caller offered 0 101; Warden gave opus the first free dynamic type.
@@ -37,7 +37,10 @@ impl Phones {
             .collect();
         let ts = i as u32;
         self.ta
-            .send_to(&rtp(0, i as u16, ts * 160, 0x1111_1111, &pcmu), self.a_ep)
+            .send_to(
+                &rtp(0, false, i as u16, ts * 160, 0x1111_1111, &pcmu),
+                self.a_ep,
+            )
             .unwrap();
         let mut buf = [0u8; 1500];
         let n = self
@@ -46,7 +49,7 @@ impl Phones {
             .unwrap();
         self.tb
             .send_to(
-                &rtp(OPUS_PT, i as u16, ts * 960, 0x2222_2222, &buf[..n]),
+                &rtp(OPUS_PT, false, i as u16, ts * 960, 0x2222_2222, &buf[..n]),
                 self.b_ep,
             )
             .unwrap();

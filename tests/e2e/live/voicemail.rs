@@ -10,67 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::audio::{dominant, pcmu_tone_packet, power, ulaw_decode, wav_samples};
 use crate::harness::{Backend, Warden, EXT, EXT2, SECRET2};
-
-/// G.711 µ-law encoding of one sample.
-fn ulaw(sample: i16) -> u8 {
-    let mut x = i32::from(sample);
-    let sign = if x < 0 {
-        x = -x;
-        0x80
-    } else {
-        0
-    };
-    x = x.min(32635) + 0x84;
-    let mut exponent = 7;
-    while exponent > 0 && x & (0x80 << exponent) == 0 {
-        exponent -= 1;
-    }
-    let mantissa = (x >> (exponent + 3)) & 0x0f;
-    !((sign | (exponent << 4) | mantissa) as u8)
-}
-
-/// G.711 µ-law decoding of one byte.
-fn unulaw(byte: u8) -> i16 {
-    let b = !byte;
-    let exponent = i32::from((b >> 4) & 0x07);
-    let mantissa = i32::from(b & 0x0f);
-    let v = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-    (if b & 0x80 != 0 { -v } else { v }) as i16
-}
-
-fn goertzel(x: &[i16], f: f64) -> f64 {
-    let c = 2.0 * (2.0 * std::f64::consts::PI * f / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s = f64::from(v) + c * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    s1 * s1 + s2 * s2 - c * s1 * s2
-}
-
-/// The strongest of a few candidate frequencies.
-fn dominant(x: &[i16]) -> f64 {
-    [300.0, 440.0, 700.0, 1000.0, 1400.0, 2000.0]
-        .into_iter()
-        .max_by(|a, b| goertzel(x, *a).total_cmp(&goertzel(x, *b)))
-        .unwrap()
-}
-
-/// 20 ms of a `hz` tone, µ-law encoded, as an RTP packet.
-fn tone_packet(seq: u16, ssrc: u32, hz: f64) -> Vec<u8> {
-    let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    p[2..4].copy_from_slice(&seq.to_be_bytes());
-    p[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p[8..12].copy_from_slice(&ssrc.to_be_bytes());
-    let w = 2.0 * std::f64::consts::PI * hz / 8000.0;
-    for i in 0..160u32 {
-        let n = f64::from(u32::from(seq) * 160 + i);
-        p.push(ulaw((8000.0 * (w * n).sin()) as i16));
-    }
-    p
-}
 
 /// `#` as a phone sends it in RFC 4733 (payload type 101, as offered by call_uac*.xml):
 /// packets every 20 ms with a growing duration, then three end packets.
@@ -93,23 +34,6 @@ fn send_hash(sock: &UdpSocket, to: SocketAddr, ssrc: u32, mut seq: u16) {
     for _ in 0..3 {
         send(false, [11, 0x80 | 10, 0x03, 0xc0]);
     }
-}
-
-/// The samples of a 16-bit PCM WAV: (channels, samples).
-fn wav_samples(bytes: &[u8]) -> (u16, Vec<i16>) {
-    assert!(bytes.len() >= 44, "{} bytes", bytes.len());
-    assert_eq!(&bytes[0..4], b"RIFF");
-    assert_eq!(&bytes[8..12], b"WAVE");
-    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
-    assert_eq!(
-        u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]),
-        8000
-    );
-    let samples = bytes[44..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    (channels, samples)
 }
 
 /// A GET returning status, Content-Type and the raw body (Connection: close).
@@ -250,14 +174,14 @@ fn busy_callee_with_voicemail_takes_a_message_the_user_downloads() {
         assert!(heard.iter().all(|(from, pt, _)| *from == a_ep && *pt == 0));
         let pcm: Vec<i16> = heard
             .iter()
-            .flat_map(|(_, _, p)| p.iter().map(|b| unulaw(*b)))
+            .flat_map(|(_, _, p)| p.iter().map(|b| ulaw_decode(*b)))
             .collect();
         let rms =
             (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len() as f64).sqrt();
         assert!(rms > 300.0, "the greeting is not silent: rms {rms:.0}");
         let beep: Vec<i16> = heard[heard.len() - 15..]
             .iter()
-            .flat_map(|(_, _, p)| p.iter().map(|b| unulaw(*b)))
+            .flat_map(|(_, _, p)| p.iter().map(|b| ulaw_decode(*b)))
             .collect();
         assert_eq!(dominant(&beep), 1000.0, "the greeting ends with the beep");
         println!(
@@ -268,7 +192,8 @@ fn busy_callee_with_voicemail_takes_a_message_the_user_downloads() {
         // The caller speaks 440 Hz for 3 s, then hangs up.
         let start = Instant::now();
         for seq in 0..150u16 {
-            ta.send_to(&tone_packet(seq, 0xCA11, 440.0), a_ep).unwrap();
+            ta.send_to(&pcmu_tone_packet(seq, 0xCA11, 440.0), a_ep)
+                .unwrap();
             let next = start + Duration::from_millis(20 * (u64::from(seq) + 1));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
@@ -315,7 +240,7 @@ fn busy_callee_with_voicemail_takes_a_message_the_user_downloads() {
         assert_eq!(samples.len() as u64 / 8, duration, "length as stored");
         assert_eq!(dominant(&samples), 440.0, "what the caller said");
         assert!(
-            goertzel(&samples, 440.0) > 20.0 * goertzel(&samples, 1000.0),
+            power(&samples, 8000, 440.0) > 20.0 * power(&samples, 8000, 1000.0),
             "no beep in it"
         );
         assert_eq!(http(&w, "GET", &list, Some(&alice), None).0, 403);
@@ -360,7 +285,8 @@ fn busy_callee_with_voicemail_takes_a_message_the_user_downloads() {
         assert!(heard.len() >= 75, "greeting: {} packets", heard.len());
         let start = Instant::now();
         for seq in 0..75u16 {
-            ta.send_to(&tone_packet(seq, 0xCA12, 440.0), a_ep).unwrap();
+            ta.send_to(&pcmu_tone_packet(seq, 0xCA12, 440.0), a_ep)
+                .unwrap();
             let next = start + Duration::from_millis(20 * (u64::from(seq) + 1));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
