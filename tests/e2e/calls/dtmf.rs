@@ -1,7 +1,8 @@
 //! DTMF end to end: a SIPp caller through the real server presses keys as RFC 4733
 //! telephone-events (sent from the test's RTP socket, built here byte by byte), as in-band
 //! G.711 tones (synthesized by sox, packetized here), and as SIP INFO
-//! `application/dtmf-relay` / `application/dtmf` (from a SIPp scenario). Each test checks
+//! `application/dtmf-relay` / `application/dtmf` (from a SIPp scenario); and SIPp itself
+//! plays both kinds of key presses from pcap files. Each test checks
 //! what an operator sees: the `warden_dtmf_digits_total{source}` counters and the server's
 //! `dtmf digit` log lines, which must name exactly the digits sent, in order, with the
 //! call's SIP Call-ID and the leg of the party that pressed them.
@@ -79,37 +80,46 @@ fn event_code(c: char) -> u8 {
     }
 }
 
-/// Sends `digits` as a phone does (RFC 4733 §2.5): per key, packets every 20 ms sharing the
-/// key's timestamp with a growing duration (the first with the marker bit), three end
-/// packets, and 20 ms PCMU silence packets in the gaps between keys.
-fn send_rfc4733(sock: &UdpSocket, to: SocketAddr, digits: &str) -> usize {
-    let (mut seq, mut ts, mut sent) = (1000u16, 16_000u32, 0);
-    let mut send = |p: Vec<u8>| {
-        sock.send_to(&p, to).unwrap();
-        sent += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    };
+/// `digits` as a phone sends them (RFC 4733 §2.5), one packet per 20 ms: per key, 20 ms PCMU
+/// silence packets, then packets sharing the key's timestamp with a growing duration (the
+/// first with the marker bit), then three end packets.
+fn rfc4733_packets(digits: &str) -> Vec<Vec<u8>> {
+    let (mut seq, mut ts, mut out) = (1000u16, 16_000u32, Vec::new());
     for c in digits.chars() {
         for _ in 0..5 {
             seq = seq.wrapping_add(1);
             ts = ts.wrapping_add(160);
-            send(rtp_packet(0, false, seq, ts, &[0xff; 160]));
+            out.push(rtp_packet(0, false, seq, ts, &[0xff; 160]));
         }
         let event = event_code(c);
         for step in 1..=6u16 {
             seq = seq.wrapping_add(1);
             let duration = (step * 160).to_be_bytes();
             let payload = [event, 10, duration[0], duration[1]];
-            send(rtp_packet(101, step == 1, seq, ts, &payload));
+            out.push(rtp_packet(101, step == 1, seq, ts, &payload));
         }
         for _ in 0..3 {
             seq = seq.wrapping_add(1);
             let payload = [event, 0x80 | 10, 0x03, 0xc0]; // end, 960 ticks = 120 ms
-            send(rtp_packet(101, false, seq, ts, &payload));
+            out.push(rtp_packet(101, false, seq, ts, &payload));
         }
         ts = ts.wrapping_add(960);
     }
-    sent
+    out
+}
+
+/// Sends packets 20 ms apart; returns how many.
+fn send_paced(sock: &UdpSocket, to: SocketAddr, packets: &[Vec<u8>]) -> usize {
+    for p in packets {
+        sock.send_to(p, to).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    packets.len()
+}
+
+/// Sends `digits` as RFC 4733 telephone-events (see [`rfc4733_packets`]).
+fn send_rfc4733(sock: &UdpSocket, to: SocketAddr, digits: &str) -> usize {
+    send_paced(sock, to, &rfc4733_packets(digits))
 }
 
 /// Low and high DTMF frequencies of a key.
@@ -157,16 +167,18 @@ fn inband_audio(dir: &Path, digits: &str) -> Vec<u8> {
     audio
 }
 
+/// µ-law `audio` as 20 ms PCMU packets.
+fn pcmu_packets(audio: &[u8]) -> Vec<Vec<u8>> {
+    audio
+        .chunks(160)
+        .enumerate()
+        .map(|(i, frame)| rtp_packet(0, i == 0, 500 + i as u16, 8000 + i as u32 * 160, frame))
+        .collect()
+}
+
 /// Sends µ-law `audio` as 20 ms PCMU packets.
 fn send_pcmu(sock: &UdpSocket, to: SocketAddr, audio: &[u8]) -> usize {
-    let mut n = 0;
-    for (i, frame) in audio.chunks(160).enumerate() {
-        let p = rtp_packet(0, i == 0, 500 + i as u16, 8000 + i as u32 * 160, frame);
-        sock.send_to(&p, to).unwrap();
-        n += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    n
+    send_paced(sock, to, &pcmu_packets(audio))
 }
 
 fn finish(w: &Warden, caller: &mut Sipp, callee: &mut Sipp) -> String {
@@ -413,5 +425,63 @@ fn a_key_press_stops_the_prompt_playing_to_that_party() {
 
         let call_id = finish(&w, &mut caller, &mut callee);
         assert_eq!(logged_digits(&w, &call_id), expected("5", "a", "rfc4733"));
+    }
+}
+
+/// The caller is SIPp itself playing a pcap file once the call is answered: first RFC 4733
+/// telephone-events (a caller offering telephone-event), then in-band tones (a caller
+/// offering PCMU only). The control plane gets exactly the digits in the files.
+#[test]
+fn sipp_playing_dtmf_from_pcap_files_is_heard_by_the_control_plane() {
+    for backend in Backend::all() {
+        let w = start("dtmf_pcap", backend);
+        let setup = CallSetup::new(&w);
+        let calls = [
+            (
+                "call_uac_pcap.xml",
+                rfc4733_packets("28#"),
+                "28#",
+                "rfc4733",
+            ),
+            (
+                "call_uac_pcmu_pcap.xml",
+                pcmu_packets(&inband_audio(&setup.file(""), "5B")),
+                "5B",
+                "inband",
+            ),
+        ];
+        for (n, (scenario, packets, digits, source)) in calls.into_iter().enumerate() {
+            write_pcap_packets(&setup.file("g711.pcap"), &packets);
+            let tb = socket();
+            let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
+            let seconds = packets.len() as u64 * 20 + 1500;
+            let mut caller = setup.caller(
+                &w,
+                scenario,
+                EXT2,
+                Sip::Udp,
+                "127.0.0.1:9".parse().unwrap(),
+                &["-d", &seconds.to_string()],
+            );
+            assert!(
+                caller.wait(Duration::from_secs(30)),
+                "caller:\n{}\n{}",
+                caller.explain(),
+                w.log()
+            );
+            assert!(
+                callee.wait(Duration::from_secs(10)),
+                "callee:\n{}",
+                callee.explain()
+            );
+            let call_id = records(&w, n + 1)[n].record.call_id.clone();
+            assert_eq!(
+                logged_digits(&w, &call_id),
+                expected(digits, "a", source),
+                "{scenario}"
+            );
+        }
+        assert_eq!(digits_counted(&w, "rfc4733"), 3.0);
+        assert_eq!(digits_counted(&w, "inband"), 2.0);
     }
 }

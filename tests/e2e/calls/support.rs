@@ -354,6 +354,22 @@ pub(super) fn socket() -> UdpSocket {
 /// Writes a G.711 (PCMU) capture of `packets` 20 ms RTP packets, Ethernet/IPv4/UDP, for
 /// SIPp's `play_pcap_audio`.
 pub(super) fn write_pcap(path: &Path, packets: u16) {
+    let packets: Vec<Vec<u8>> = (0..packets)
+        .map(|seq| {
+            let mut payload = rtp(seq, 0x0123_4567, b"PCAP");
+            // A 400 Hz-ish tone rather than silence.
+            for (i, b) in payload.iter_mut().skip(18).enumerate() {
+                *b = if (i / 10) % 2 == 0 { 0x1f } else { 0x9f };
+            }
+            payload
+        })
+        .collect();
+    write_pcap_packets(path, &packets);
+}
+
+/// A pcap file SIPp's `play_pcap_audio` replays: each RTP packet in its own UDP datagram
+/// (Ethernet/IPv4), 20 ms apart.
+pub(super) fn write_pcap_packets(path: &Path, packets: &[Vec<u8>]) {
     let mut out = Vec::new();
     for v in [0xa1b2_c3d4u32.to_le_bytes(), [2, 0, 4, 0]] {
         out.extend_from_slice(&v);
@@ -362,12 +378,7 @@ pub(super) fn write_pcap(path: &Path, packets: u16) {
     out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
     out.extend_from_slice(&65535u32.to_le_bytes()); // snaplen
     out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
-    for seq in 0..packets {
-        let mut payload = rtp(seq, 0x0123_4567, b"PCAP");
-        // A 400 Hz-ish tone rather than silence.
-        for (i, b) in payload.iter_mut().skip(18).enumerate() {
-            *b = if (i / 10) % 2 == 0 { 0x1f } else { 0x9f };
-        }
+    for (seq, payload) in packets.iter().enumerate() {
         let udp_len = 8 + payload.len();
         let ip_len = 20 + udp_len;
         let mut ip = vec![
@@ -386,8 +397,8 @@ pub(super) fn write_pcap(path: &Path, packets: u16) {
         frame.extend_from_slice(&20000u16.to_be_bytes());
         frame.extend_from_slice(&(udp_len as u16).to_be_bytes());
         frame.extend_from_slice(&0u16.to_be_bytes());
-        frame.extend_from_slice(&payload);
-        let micros = u32::from(seq) * 20_000;
+        frame.extend_from_slice(payload);
+        let micros = seq as u32 * 20_000;
         out.extend_from_slice(&(micros / 1_000_000).to_le_bytes());
         out.extend_from_slice(&(micros % 1_000_000).to_le_bytes());
         out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
