@@ -1,20 +1,21 @@
 //! The recording file writer: a task on the core's throughput-class glommio task queue, fed
-//! by the packet task over a bounded local channel. It owns every open recording file; the
-//! packet task never touches the file system.
+//! by the packet task over a bounded local channel. It owns every open recording file and
+//! does its I/O through glommio's io_uring buffered files, so no system call on a file
+//! blocks the core; the packet task never touches the file system.
 //!
 //! A file starts with a WAV header whose data size is `0xFFFFFFFF` ("to the end"), so after
 //! a crash the reader takes everything written so far; each chunk (about a second of audio)
-//! is written as it arrives, and closing patches the real sizes in.
+//! is written and synced (`fdatasync`) as it arrives, so a crash of the process or of the
+//! machine loses at most that second, and closing patches the real sizes in.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
-use warden_dsp::wav::{header_for, size_fields};
+use glommio::io::{BufferedFile, OpenOptions};
+use warden_dsp::wav::{header_for, size_fields, HEADER_LEN};
 use warden_dsp::WavFormat;
 use warden_shared::{recording_file_name, EndpointHandle};
 
@@ -44,12 +45,22 @@ pub(crate) struct Closed {
 pub(crate) struct WriterHandle {
     tx: LocalSender<WriteJob>,
     closed: Rc<RefCell<Vec<Closed>>>,
+    /// Jobs queued or being carried out.
+    pending: Rc<Cell<usize>>,
 }
 
 impl WriterHandle {
     /// Queues a job; gives it back when the queue is full.
     pub(crate) fn try_send(&self, job: WriteJob) -> Result<(), WriteJob> {
-        self.tx.try_send(job).map_err(|e| match e {
+        self.tx.try_send(job)?;
+        self.pending.set(self.pending.get() + 1);
+        Ok(())
+    }
+}
+
+impl From<glommio::GlommioError<WriteJob>> for WriteJob {
+    fn from(e: glommio::GlommioError<WriteJob>) -> WriteJob {
+        match e {
             glommio::GlommioError::Closed(glommio::ResourceType::Channel(j))
             | glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(j)) => j,
             // Other variants never carry the item back; the job is lost (counted by caller).
@@ -57,17 +68,19 @@ impl WriterHandle {
                 id: 0,
                 bytes: Vec::new(),
             },
-        })
+        }
     }
+}
 
+impl WriterHandle {
     /// Room left in the queue.
     pub(crate) fn room(&self) -> usize {
         QUEUE.saturating_sub(self.tx.len())
     }
 
-    /// Whether the writer has work queued (the packet task then yields to it).
+    /// Whether the writer has work queued or in flight (the packet task then yields to it).
     pub(crate) fn busy(&self) -> bool {
-        self.tx.len() > 0
+        self.pending.get() > 0
     }
 
     /// Recordings closed since the last call.
@@ -77,7 +90,7 @@ impl WriterHandle {
 }
 
 struct Open {
-    file: File,
+    file: BufferedFile,
     data_len: u64,
     failed: bool,
 }
@@ -86,16 +99,47 @@ struct Open {
 pub(crate) fn spawn(dir: PathBuf, core: usize) -> Result<WriterHandle, String> {
     let (tx, rx) = local_channel::new_bounded(QUEUE);
     let closed = Rc::new(RefCell::new(Vec::new()));
+    let pending = Rc::new(Cell::new(0));
+    // Once, as the core starts (not on the packet path): where the files go.
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        tracing::warn!(core, dir = %dir.display(), %error, "recording directory not created");
+    }
     let tq = glommio::executor().create_task_queue(
         glommio::Shares::default(),
         glommio::Latency::NotImportant,
         "recording-writer",
     );
     glommio::executor()
-        .spawn_local_into(run(rx, dir, core, closed.clone()), tq)
+        .spawn_local_into(run(rx, dir, core, closed.clone(), pending.clone()), tq)
         .map_err(|e| e.to_string())?
         .detach();
-    Ok(WriterHandle { tx, closed })
+    Ok(WriterHandle {
+        tx,
+        closed,
+        pending,
+    })
+}
+
+/// Creates the file (never over an existing one) and writes its open-ended header.
+async fn create(path: &std::path::Path, format: WavFormat) -> glommio::Result<BufferedFile, ()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .buffered_open(path)
+        .await?;
+    file.write_at(header_for(format, u32::MAX).to_vec(), 0)
+        .await?;
+    Ok(file)
+}
+
+/// Patches the header's size fields for `data_len` bytes of audio, then closes the file.
+async fn finish(file: BufferedFile, data_len: u64) -> glommio::Result<(), ()> {
+    let len = u32::try_from(data_len).unwrap_or(u32::MAX - 36);
+    for (at, bytes) in size_fields(len) {
+        file.write_at(bytes.to_vec(), at).await?;
+    }
+    file.fdatasync().await?;
+    file.close().await
 }
 
 async fn run(
@@ -103,16 +147,14 @@ async fn run(
     dir: PathBuf,
     core: usize,
     closed: Rc<RefCell<Vec<Closed>>>,
+    pending: Rc<Cell<usize>>,
 ) {
     let mut files: HashMap<u64, Open> = HashMap::new();
     while let Some(job) = rx.recv().await {
         match job {
             WriteJob::Open { id, format } => {
                 let path = dir.join(recording_file_name(id));
-                let opened = std::fs::create_dir_all(&dir)
-                    .and_then(|()| File::options().write(true).create_new(true).open(&path))
-                    .and_then(|mut f| f.write_all(&header_for(format, u32::MAX)).map(|()| f));
-                match opened {
+                match create(&path, format).await {
                     Ok(file) => {
                         files.insert(
                             id,
@@ -130,27 +172,30 @@ async fn run(
             }
             WriteJob::Data { id, bytes } => {
                 if let Some(o) = files.get_mut(&id) {
-                    if o.failed {
-                        continue;
-                    }
-                    match o.file.write_all(&bytes) {
-                        Ok(()) => o.data_len += bytes.len() as u64,
-                        Err(error) => {
-                            o.failed = true;
-                            tracing::warn!(core, recording = id, %error, "recording write failed");
+                    if !o.failed {
+                        let len = bytes.len() as u64;
+                        let pos = HEADER_LEN as u64 + o.data_len;
+                        let written = match o.file.write_at(bytes, pos).await {
+                            Ok(n) if n as u64 == len => {
+                                o.file.fdatasync().await.map_err(|e| e.to_string())
+                            }
+                            Ok(n) => Err(format!("short write: {n} of {len} bytes")),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        match written {
+                            Ok(()) => o.data_len += len,
+                            Err(error) => {
+                                o.failed = true;
+                                tracing::warn!(core, recording = id, %error, "recording write failed");
+                            }
                         }
                     }
                 }
             }
             WriteJob::Close { id, endpoint } => {
                 let (data_bytes, failed) = match files.remove(&id) {
-                    Some(mut o) => {
-                        let len = u32::try_from(o.data_len).unwrap_or(u32::MAX - 36);
-                        let patched = size_fields(len).iter().try_for_each(|(at, bytes)| {
-                            o.file
-                                .seek(SeekFrom::Start(*at))
-                                .and_then(|_| o.file.write_all(bytes))
-                        });
+                    Some(o) => {
+                        let patched = finish(o.file, o.data_len).await;
                         if let Err(error) = &patched {
                             tracing::warn!(core, recording = id, %error, "recording header not patched");
                         }
@@ -167,6 +212,7 @@ async fn run(
                 });
             }
         }
+        pending.set(pending.get().saturating_sub(1));
     }
 }
 
