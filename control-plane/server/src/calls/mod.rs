@@ -16,6 +16,7 @@ mod live;
 mod lookup;
 mod media_ops;
 mod metrics;
+mod records;
 mod worker;
 
 use std::collections::HashMap;
@@ -113,6 +114,7 @@ pub(crate) struct Calls {
     epoch: (Instant, DateTime<Utc>),
     /// Call records being written.
     writing: AtomicUsize,
+    records: records::RecordQueue,
     written: Notify,
     recording: RecordingSettings,
 }
@@ -155,6 +157,7 @@ impl Calls {
             parties: Mutex::new(HashMap::new()),
             epoch: (Instant::now(), Utc::now()),
             writing: AtomicUsize::new(0),
+            records: records::RecordQueue::default(),
             written: Notify::new(),
             recording: setup.recording,
         })
@@ -168,6 +171,7 @@ impl Calls {
             tokio::spawn(self.clone().sender(rx));
         }
         tokio::spawn(self.clone().timers());
+        self.start_record_writer();
         tokio::spawn(self.clone().media_events());
         tokio::spawn(self.clone().registrations());
         let metrics = self.metrics.clone();
