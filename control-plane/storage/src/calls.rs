@@ -226,56 +226,95 @@ fn from_row(r: &impl RowExt) -> Result<CallRecord> {
     })
 }
 
-impl Store {
-    /// Stores a call detail record.
-    pub async fn insert_call_record(&self, rec: &NewCallRecord) -> Result<CallRecord> {
+const INSERT: &str =
+    "INSERT INTO call_records (call_id, caller, callee, started_at, answered_at, ended_at, \
+     duration_ms, billable_ms, disposition, hangup_cause, hangup_side, codec, \
+     caller_loss_pct, caller_jitter_ms, caller_mos, callee_loss_pct, callee_jitter_ms, \
+     callee_mos, recording_path, recording_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+
+/// The checked numeric columns of a record.
+struct Numbers {
+    duration: i64,
+    billable: i64,
+    recording_ms: Option<i64>,
+}
+
+impl Numbers {
+    fn of(rec: &NewCallRecord) -> Result<Numbers> {
         if rec.ended_at < rec.started_at {
             return Err(StorageError::InvalidInput {
                 field: "ended_at",
                 reason: "is before started_at".to_owned(),
             });
         }
-        let duration = to_i64("duration_ms", rec.duration_ms)?;
-        let billable = to_i64("billable_ms", rec.billable_ms)?;
-        let recording_ms = rec
-            .recording_ms
-            .map(|ms| to_i64("recording_ms", ms))
-            .transpose()?;
-        let sql = format!(
-            "INSERT INTO call_records (call_id, caller, callee, started_at, answered_at, ended_at, \
-             duration_ms, billable_ms, disposition, hangup_cause, hangup_side, codec, \
-             caller_loss_pct, caller_jitter_ms, caller_mos, callee_loss_pct, callee_jitter_ms, \
-             callee_mos, recording_path, recording_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-             RETURNING {COLUMNS}"
-        );
+        Ok(Numbers {
+            duration: to_i64("duration_ms", rec.duration_ms)?,
+            billable: to_i64("billable_ms", rec.billable_ms)?,
+            recording_ms: rec
+                .recording_ms
+                .map(|ms| to_i64("recording_ms", ms))
+                .transpose()?,
+        })
+    }
+}
+
+/// Binds a record's columns to [`INSERT`]'s parameters.
+macro_rules! bind_record {
+    ($query:expr, $pool:ident, $rec:expr, $n:expr) => {{
+        let (rec, n) = ($rec, $n);
         let (a, b) = (rec.caller_quality, rec.callee_quality);
+        $query
+            .bind(&rec.call_id)
+            .bind(&rec.caller)
+            .bind(&rec.callee)
+            .bind($pool.ts(rec.started_at))
+            .bind($pool.opt_ts(rec.answered_at))
+            .bind($pool.ts(rec.ended_at))
+            .bind(n.duration)
+            .bind(n.billable)
+            .bind(rec.disposition.as_str())
+            .bind(&rec.hangup_cause)
+            .bind(rec.hangup_side.map(HangupSide::as_str))
+            .bind(&rec.codec)
+            .bind(a.map(|q| q.loss_pct))
+            .bind(a.map(|q| q.jitter_ms))
+            .bind(a.map(|q| q.mos))
+            .bind(b.map(|q| q.loss_pct))
+            .bind(b.map(|q| q.jitter_ms))
+            .bind(b.map(|q| q.mos))
+            .bind(&rec.recording_path)
+            .bind(n.recording_ms)
+    }};
+}
+
+impl Store {
+    /// Stores a call detail record.
+    pub async fn insert_call_record(&self, rec: &NewCallRecord) -> Result<CallRecord> {
+        let n = Numbers::of(rec)?;
+        let sql = format!("{INSERT} RETURNING {COLUMNS}");
         with_pool!(self, pool => {
-            let row = sqlx::query(&sql)
-                .bind(&rec.call_id)
-                .bind(&rec.caller)
-                .bind(&rec.callee)
-                .bind(pool.ts(rec.started_at))
-                .bind(pool.opt_ts(rec.answered_at))
-                .bind(pool.ts(rec.ended_at))
-                .bind(duration)
-                .bind(billable)
-                .bind(rec.disposition.as_str())
-                .bind(&rec.hangup_cause)
-                .bind(rec.hangup_side.map(HangupSide::as_str))
-                .bind(&rec.codec)
-                .bind(a.map(|q| q.loss_pct))
-                .bind(a.map(|q| q.jitter_ms))
-                .bind(a.map(|q| q.mos))
-                .bind(b.map(|q| q.loss_pct))
-                .bind(b.map(|q| q.jitter_ms))
-                .bind(b.map(|q| q.mos))
-                .bind(&rec.recording_path)
-                .bind(recording_ms)
+            let row = bind_record!(sqlx::query(&sql), pool, rec, n)
                 .fetch_one(pool)
                 .await
                 .map_err(query_err)?;
             from_row(&row)
+        })
+    }
+
+    /// Stores several call detail records in one transaction: all of them, or none when
+    /// one is refused.
+    pub async fn insert_call_records(&self, recs: &[NewCallRecord]) -> Result<()> {
+        let numbers = recs.iter().map(Numbers::of).collect::<Result<Vec<_>>>()?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(query_err)?;
+            for (rec, n) in recs.iter().zip(numbers) {
+                bind_record!(sqlx::query(INSERT), pool, rec, n)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_err)?;
+            }
+            tx.commit().await.map_err(query_err)
         })
     }
 
@@ -434,6 +473,28 @@ mod tests {
             let f = CallRecordFilter { number: Some("9999".into()), ..Default::default() };
             let page = store.search_call_records(&f).await.unwrap();
             assert_eq!((page.items.len(), page.total), (0, 0));
+        }
+
+        async fn batches_are_stored_all_or_none(store) {
+            let recs = [
+                record("1001", "1002", 0, Disposition::Answered),
+                record("1002", "1003", 60, Disposition::Busy),
+                record("1003", "1001", 120, Disposition::NoAnswer),
+            ];
+            store.insert_call_records(&recs).await.unwrap();
+            let page = store.search_call_records(&CallRecordFilter::default()).await.unwrap();
+            assert_eq!(page.total, 3);
+            let mut stored: Vec<NewCallRecord> = page.items.into_iter().map(|c| c.record).collect();
+            stored.reverse();
+            assert_eq!(stored, recs);
+
+            let mut bad = record("1", "2", 300, Disposition::Failed);
+            bad.ended_at = bad.started_at - Duration::seconds(1);
+            let err = store.insert_call_records(&[record("1", "2", 240, Disposition::Failed), bad]).await.unwrap_err();
+            assert!(matches!(err, StorageError::InvalidInput { field: "ended_at", .. }), "{err:?}");
+            let page = store.search_call_records(&CallRecordFilter::default()).await.unwrap();
+            assert_eq!(page.total, 3, "nothing of a refused batch is stored");
+            store.insert_call_records(&[]).await.unwrap();
         }
 
         async fn inconsistent_records_are_refused(store) {

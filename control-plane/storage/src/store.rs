@@ -147,6 +147,9 @@ impl Store {
         } else {
             pool.max_connections(options.max_connections.unwrap_or(8))
         };
+        // An in-process connection cannot go away under the pool: skip the ping round trip
+        // to the connection's worker thread that would precede every query.
+        let pool = pool.test_before_acquire(false);
         let pool = pool
             .connect_with(opts)
             .await

@@ -34,6 +34,12 @@ pub(crate) trait CallControl: Send + Sync + 'static {
     /// Calls started since the process started (drives the calls-per-second chart).
     fn calls_started(&self) -> u64;
 
+    /// Extension `number` or its forwarding rules changed: lookups cached for placing
+    /// calls must not be reused. Nothing is cached by default.
+    fn directory_changed(&self, number: &str) {
+        let _ = number;
+    }
+
     /// Recording and playback on call `id` (see `call_media`); none by default.
     fn media_op<'a>(
         &'a self,

@@ -237,6 +237,7 @@ pub(crate) async fn create_extension(
         ..NewExtension::new(&req.number, req.name.trim(), &req.secret)
     };
     let ext = state.store().create_extension(&new).await?;
+    state.base.calls.directory_changed(&ext.number);
     let detail = json!({"name": ext.display_name, "enabled": ext.enabled, "max_concurrent_calls": ext.max_concurrent_calls});
     record(
         &state,
@@ -340,6 +341,7 @@ pub(crate) async fn update_extension(
         max_concurrent_calls: req.max_concurrent_calls,
     };
     let ext = state.store().update_extension(&number, &update).await?;
+    state.base.calls.directory_changed(&ext.number);
     let detail = json!({
         "name": req.name,
         "secret_changed": req.secret.is_some(),
@@ -378,6 +380,7 @@ pub(crate) async fn delete_extension(
     let now = Utc::now();
     let had_bindings = !store.bindings_for(&number, now).await?.is_empty();
     store.delete_extension(&number).await?;
+    state.base.calls.directory_changed(&number);
     if had_bindings {
         state.base.events.publish(PbxEvent::Unregistered {
             aor: number.clone(),

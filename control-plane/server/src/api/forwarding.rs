@@ -156,6 +156,7 @@ pub(crate) async fn set_forwarding(
         }
     }
     let stored = state.store().set_forwarding(&number, &rules).await?;
+    state.base.calls.directory_changed(&number);
     record(
         &state,
         &caller.username,

@@ -1,8 +1,9 @@
 //! A short-lived cache of the directory lookups a call makes (the caller's and the callee's
-//! extension, the callee's registrations): under load most calls then cost no database
-//! round trip before they ring. Extensions are kept for [`TTL`] (an edit through the API is
-//! seen within it); registrations are also dropped as soon as the registrar reports a
-//! change for the extension, and expired bindings are never used.
+//! extension, the callee's forwarding rules and registrations): under load most calls then
+//! cost no database round trip before they ring. Entries are kept for [`TTL`]; extensions
+//! and forwarding rules are also dropped when the API changes them
+//! ([`Directory::forget_number`]), registrations as soon as the registrar reports a change
+//! for the extension, and expired bindings are never used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast::error::RecvError;
-use warden_storage::{Binding, Extension, StorageError, Store};
+use warden_storage::{Binding, Extension, Forwarding, StorageError, Store};
 
 use super::Calls;
 use crate::events::PbxEvent;
@@ -27,6 +28,7 @@ type Table<T> = Mutex<HashMap<String, (Instant, T)>>;
 #[derive(Default)]
 pub(crate) struct Directory {
     extensions: Table<Option<Extension>>,
+    forwarding: Table<Forwarding>,
     bindings: Table<Vec<Binding>>,
 }
 
@@ -58,6 +60,30 @@ impl Directory {
         let ext = store.get_extension(number).await?;
         keep(&self.extensions, number, ext.clone());
         Ok(ext)
+    }
+
+    /// The forwarding rules of extension `number`, from the cache or the database.
+    pub(crate) async fn forwarding(
+        &self,
+        store: &Store,
+        number: &str,
+    ) -> Result<Forwarding, StorageError> {
+        if let Some(f) = cached(&self.forwarding, number) {
+            return Ok(f);
+        }
+        let f = store.get_forwarding(number).await?;
+        keep(&self.forwarding, number, f.clone());
+        Ok(f)
+    }
+
+    /// Forgets the cached extension and forwarding rules of `number` (after an API change).
+    pub(crate) fn forget_number(&self, number: &str) {
+        if let Ok(mut t) = self.extensions.lock() {
+            t.remove(number);
+        }
+        if let Ok(mut t) = self.forwarding.lock() {
+            t.remove(number);
+        }
     }
 
     /// The unexpired bindings of `aor`, from the cache or the database.
@@ -123,5 +149,12 @@ mod tests {
             }
         }
         assert_eq!(cached(&d.extensions, "1002"), None, "stale after the TTL");
+        keep(&d.extensions, "1003", None);
+        keep(&d.forwarding, "1003", Forwarding::default());
+        keep(&d.forwarding, "1004", Forwarding::default());
+        d.forget_number("1003");
+        assert_eq!(cached(&d.extensions, "1003"), None);
+        assert_eq!(cached(&d.forwarding, "1003"), None);
+        assert_eq!(cached(&d.forwarding, "1004"), Some(Forwarding::default()));
     }
 }

@@ -36,6 +36,10 @@ fn leg_quality(s: &StreamStats) -> Option<LegQuality> {
 }
 
 impl CallControl for Calls {
+    fn directory_changed(&self, number: &str) {
+        self.directory.forget_number(number);
+    }
+
     fn list(&self) -> Vec<LiveCall> {
         let infos = self.b2bua.lock().map(|b| b.calls()).unwrap_or_default();
         infos

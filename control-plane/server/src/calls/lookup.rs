@@ -106,7 +106,7 @@ impl Calls {
         let mut rules = ForwardRules::default();
         let mut visited = vec![ext.number.clone()];
         while visited.len() <= MAX_FORWARDS {
-            let target = match self.store.get_forwarding(&ext.number).await {
+            let target = match self.directory.forwarding(&self.store, &ext.number).await {
                 Ok(mut f) => {
                     let always = f.always.take();
                     rules = conditional(f);

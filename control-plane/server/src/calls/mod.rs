@@ -16,6 +16,7 @@ mod live;
 mod lookup;
 mod media_ops;
 mod metrics;
+mod records;
 mod voicemail;
 mod worker;
 
@@ -115,6 +116,7 @@ pub(crate) struct Calls {
     epoch: (Instant, DateTime<Utc>),
     /// Call records being written.
     writing: AtomicUsize,
+    records: records::RecordQueue,
     written: Notify,
     recording: RecordingSettings,
 }
@@ -157,6 +159,7 @@ impl Calls {
             parties: Mutex::new(HashMap::new()),
             epoch: (Instant::now(), Utc::now()),
             writing: AtomicUsize::new(0),
+            records: records::RecordQueue::default(),
             written: Notify::new(),
             recording: setup.recording,
         })
@@ -170,6 +173,7 @@ impl Calls {
             tokio::spawn(self.clone().sender(rx));
         }
         tokio::spawn(self.clone().timers());
+        self.start_record_writer();
         tokio::spawn(self.clone().media_events());
         tokio::spawn(self.clone().registrations());
         let metrics = self.metrics.clone();

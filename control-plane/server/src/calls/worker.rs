@@ -6,7 +6,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
@@ -333,7 +332,7 @@ impl Calls {
         )
     }
 
-    /// Stores a call record with the media quality of each side.
+    /// Stores a call record with the media quality of each side (through the record writer).
     pub(super) async fn store_record(
         &self,
         rec: CallRecord,
@@ -373,12 +372,7 @@ impl Calls {
             recording_path: recording.as_ref().map(|(p, _)| p.clone()),
             recording_ms: recording.and_then(|(_, ms)| ms),
         };
-        if let Err(e) = self.store.insert_call_record(&row).await {
-            error!(error = %e, call_id = %row.call_id, "call record not stored");
-        }
-        if self.writing.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.written.notify_waiters();
-        }
+        self.queue_record(row).await;
     }
 }
 
