@@ -182,6 +182,7 @@ pub(crate) async fn set_voicemail_box(
         updated_at: None,
     };
     let stored = state.store().set_voicemail_box(&number, &b).await?;
+    state.base.calls.directory_changed(&number);
     record(
         &state,
         &caller.username,

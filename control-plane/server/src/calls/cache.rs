@@ -1,7 +1,7 @@
 //! A short-lived cache of the directory lookups a call makes (the caller's and the callee's
-//! extension, the callee's forwarding rules and registrations): under load most calls then
-//! cost no database round trip before they ring. Entries are kept for [`TTL`]; extensions
-//! and forwarding rules are also dropped when the API changes them
+//! extension, the callee's forwarding rules, voicemail box and registrations): under load most calls then
+//! cost no database round trip before they ring. Entries are kept for [`TTL`]; extensions,
+//! forwarding rules and voicemail boxes are also dropped when the API changes them
 //! ([`Directory::forget_number`]), registrations as soon as the registrar reports a change
 //! for the extension, and expired bindings are never used.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast::error::RecvError;
-use warden_storage::{Binding, Extension, Forwarding, StorageError, Store};
+use warden_storage::{Binding, Extension, Forwarding, StorageError, Store, VoicemailBox};
 
 use super::Calls;
 use crate::events::PbxEvent;
@@ -29,6 +29,7 @@ type Table<T> = Mutex<HashMap<String, (Instant, T)>>;
 pub(crate) struct Directory {
     extensions: Table<Option<Extension>>,
     forwarding: Table<Forwarding>,
+    voicemail: Table<VoicemailBox>,
     bindings: Table<Vec<Binding>>,
 }
 
@@ -76,12 +77,30 @@ impl Directory {
         Ok(f)
     }
 
-    /// Forgets the cached extension and forwarding rules of `number` (after an API change).
+    /// The voicemail box settings of extension `number`, from the cache or the database.
+    pub(crate) async fn voicemail_box(
+        &self,
+        store: &Store,
+        number: &str,
+    ) -> Result<VoicemailBox, StorageError> {
+        if let Some(b) = cached(&self.voicemail, number) {
+            return Ok(b);
+        }
+        let b = store.get_voicemail_box(number).await?;
+        keep(&self.voicemail, number, b.clone());
+        Ok(b)
+    }
+
+    /// Forgets the cached extension, forwarding rules and voicemail box of `number` (after
+    /// an API change).
     pub(crate) fn forget_number(&self, number: &str) {
         if let Ok(mut t) = self.extensions.lock() {
             t.remove(number);
         }
         if let Ok(mut t) = self.forwarding.lock() {
+            t.remove(number);
+        }
+        if let Ok(mut t) = self.voicemail.lock() {
             t.remove(number);
         }
     }

@@ -195,7 +195,7 @@ impl Calls {
         number: &str,
         rules: ForwardRules,
     ) -> ForwardRules {
-        let vm = match self.store.get_voicemail_box(number).await {
+        let vm = match self.directory.voicemail_box(&self.store, number).await {
             Ok(b) if b.enabled => b,
             Ok(_) => return rules,
             Err(e) => {
@@ -203,7 +203,7 @@ impl Calls {
                 return rules;
             }
         };
-        let no_answer = match self.store.get_forwarding(number).await {
+        let no_answer = match self.directory.forwarding(&self.store, number).await {
             Ok(f) => f.no_answer_secs,
             Err(_) => warden_storage::DEFAULT_NO_ANSWER_SECS,
         };
