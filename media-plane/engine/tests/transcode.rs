@@ -221,12 +221,18 @@ async fn the_bridge_sends_its_own_rtcp_to_each_party_and_consumes_theirs() {
         .unwrap();
 
     // Both talk for 2.5 s; Alice loses two packets on the way and sends an SR at 0.4 s.
+    // A report block counts only the losses below the highest sequence number received
+    // when it is written (RFC 3550 A.3), and the bridge's first report comes at a random
+    // 0.5..1.5 s after the start, its second 2.5..7.5 s later (after the end of this
+    // test). The losses are therefore early (seq 10 and 11, at 0.2 s; seq 12 reveals the
+    // gap at 0.24 s), so that the one report Alice gets always counts them.
+    const ALICE_LOST: [u16; 2] = [10, 11];
     let sr_ntp = ntp_from_unix_ns(1_790_000_000_000_000_000);
     let (mut to_alice, mut to_bob) = (Vec::new(), Vec::new());
     let (mut alice_got, mut bob_got) = (Vec::new(), Vec::new());
     let start = Instant::now();
     for i in 0..125u16 {
-        if i != 30 && i != 31 {
+        if !ALICE_LOST.contains(&i) {
             let p = rtp(8, i, u32::from(i) * 160, &[0xd5; 160]);
             alice.send_to(&p, a.rtp).await.unwrap();
         }
@@ -285,7 +291,19 @@ async fn the_bridge_sends_its_own_rtcp_to_each_party_and_consumes_theirs() {
             );
         }
         if who == "alice" {
+            for (_, _, blocks) in &srs {
+                let b = blocks[0];
+                let below = ALICE_LOST
+                    .iter()
+                    .filter(|s| u32::from(**s) < b.extended_highest_seq)
+                    .count();
+                assert_eq!(b.cumulative_lost, below as i32, "{b:?}");
+            }
             let b = srs.last().unwrap().2[0];
+            assert!(
+                b.extended_highest_seq > 11,
+                "first report after 0.5 s: {b:?}"
+            );
             assert_eq!(b.cumulative_lost, 2, "{b:?}");
             assert_eq!(b.last_sr, ntp_middle32(sr_ntp), "LSR from Alice's SR");
             assert!(b.delay_since_last_sr > 0);
