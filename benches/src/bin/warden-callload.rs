@@ -33,6 +33,8 @@ struct Args {
     hold_ms: u32,
     callers: u32,
     database: Option<String>,
+    /// `media.wake_interval_us` for Warden (`None`: its default).
+    wake_interval_us: Option<u32>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -44,6 +46,7 @@ fn parse_args() -> Result<Args> {
         hold_ms: 1000,
         callers: 100,
         database: None,
+        wake_interval_us: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,10 +65,11 @@ fn parse_args() -> Result<Args> {
             "--hold-ms" => a.hold_ms = val()?.parse()?,
             "--callers" => a.callers = val()?.parse()?,
             "--database" => a.database = Some(val()?),
+            "--wake-interval-us" => a.wake_interval_us = Some(val()?.parse()?),
             "-h" | "--help" => {
                 println!(
                     "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rates 20,50,100] \
-                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL]"
+                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US]"
                 );
                 std::process::exit(0);
             }
@@ -262,9 +266,13 @@ fn start_warden(args: &Args, dir: &Path) -> Result<Server> {
         "data_dir: {d}\nsip:\n  listen: [\"udp:127.0.0.1:{sip}\", \"tcp:127.0.0.1:{sip}\"]\n  domain: load.test\n  \
          registrar: {{ digest_algorithms: [MD5, SHA-256] }}\n  \
          security: {{ rate_limit_per_sec: 1000000, rate_limit_burst: 1000000 }}\n\
-         media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n\
+         media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n{wake}\
          api:\n  listen: \"127.0.0.1:{api}\"\nlog:\n  level: warn\n",
-        d = dir.display()
+        d = dir.display(),
+        wake = args
+            .wake_interval_us
+            .map(|us| format!("  wake_interval_us: {us}\n"))
+            .unwrap_or_default(),
     );
     if let Some(db) = &args.database {
         yaml.push_str(&format!("database:\n  url: \"{db}\"\n"));

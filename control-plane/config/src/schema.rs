@@ -249,6 +249,11 @@ pub struct MediaConfig {
     /// io_uring buffer memory per media executor, in MiB (default 1,
     /// allowed 1..=1024).
     pub io_memory_mib: u32,
+    /// Shortest time between two wake-ups of a busy media executor, in
+    /// microseconds (default 1000, allowed 0..=20000; 0 wakes on every
+    /// packet). Packets arriving meanwhile are taken in one pass: fewer
+    /// wake-ups under load for at most this much added delay.
+    pub wake_interval_us: u32,
     /// Directory call recordings are written to (default
     /// `<data_dir>/recordings`; see [`Config::recording_dir`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,6 +276,7 @@ impl Default for MediaConfig {
             cores: None,
             rtp_timeout_secs: 30,
             io_memory_mib: 1,
+            wake_interval_us: 1000,
             recording_dir: None,
             prompts_dir: None,
         }
@@ -552,6 +558,7 @@ mod tests {
         assert_eq!(c.media.cores, None);
         assert_eq!(c.media.rtp_timeout_secs, 30);
         assert_eq!(c.media.io_memory_mib, 1);
+        assert_eq!(c.media.wake_interval_us, 1000);
         assert_eq!(c.api.listen.to_string(), "0.0.0.0:9000");
         assert!(c.api.cors_origins.is_empty());
         assert_eq!(

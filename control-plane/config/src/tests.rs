@@ -122,6 +122,7 @@ media:
   cores: [2, 3]
   rtp_timeout_secs: 12
   io_memory_mib: 16
+  wake_interval_us: 0
 api:
   listen: "127.0.0.1:8080"
   cors_origins: ["http://localhost:5173"]
@@ -181,6 +182,7 @@ extensions:
     assert_eq!(c.media.cores, Some(vec![2, 3]));
     assert_eq!(c.media.rtp_timeout_secs, 12);
     assert_eq!(c.media.io_memory_mib, 16);
+    assert_eq!(c.media.wake_interval_us, 0);
     assert_eq!(c.api.listen, "127.0.0.1:8080".parse().unwrap());
     assert_eq!(c.api.cors_origins, ["http://localhost:5173"]);
     assert_eq!(c.database_url(), "postgres://warden:pw@db/warden");
@@ -373,6 +375,7 @@ fn validation_errors_are_located_in_the_text() {
         ("media:\n  cores: [0, 1, 0]\n", "media.cores[2]", (2, 17)),
         ("media:\n  cores: []\n", "media.cores", (2, 10)),
         ("media:\n  io_memory_mib: 0\n", "media.io_memory_mib", (2, 18)),
+        ("media:\n  wake_interval_us: 50000\n", "media.wake_interval_us", (2, 21)),
         ("api:\n  cors_origins:\n  - \"*\"\n  - example.com\n", "api.cors_origins[1]", (4, 5)),
         ("database:\n  url: mysql://db/x\n", "database.url", (2, 8)),
         ("log:\n  level: verbose\n", "log.level", (2, 10)),

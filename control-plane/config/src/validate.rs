@@ -181,6 +181,15 @@ impl Config {
                 format!("{} is out of range (allowed 1 to 1024)", m.io_memory_mib),
             ));
         }
+        if m.wake_interval_us > 20_000 {
+            return Err(ConfigError::invalid(
+                "media.wake_interval_us",
+                format!(
+                    "{} is out of range (allowed 0 to 20000)",
+                    m.wake_interval_us
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -473,6 +482,10 @@ mod tests {
             (|c| c.media.rtp_timeout_secs = 0, "media.rtp_timeout_secs"),
             (|c| c.media.io_memory_mib = 0, "media.io_memory_mib"),
             (|c| c.media.io_memory_mib = 4096, "media.io_memory_mib"),
+            (
+                |c| c.media.wake_interval_us = 20_001,
+                "media.wake_interval_us",
+            ),
             (|c| c.calls.ring_timeout_secs = 0, "calls.ring_timeout_secs"),
             (|c| c.calls.min_se_secs = 89, "calls.min_se_secs"),
             (

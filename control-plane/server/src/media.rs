@@ -37,6 +37,7 @@ pub(crate) fn engine_config(config: &Config) -> EngineConfig {
         rtp_ports: (m.rtp_ports.start, m.rtp_ports.end),
         rtp_timeout: Duration::from_secs(u64::from(m.rtp_timeout_secs)),
         io_memory_bytes: usize::try_from(m.io_memory_mib).unwrap_or(1) << 20,
+        wake_interval: Duration::from_micros(u64::from(m.wake_interval_us)),
         recording_dir: config.recording_dir(),
         prompts_dir: Some(config.prompts_dir()),
         ..EngineConfig::new(m.address)
@@ -299,11 +300,13 @@ mod tests {
         config.media.rtp_ports = warden_config::PortRange::new(20000, 20100).unwrap();
         config.media.rtp_timeout_secs = 7;
         config.media.io_memory_mib = 2;
+        config.media.wake_interval_us = 1500;
         let e = engine_config(&config);
         assert_eq!(e.cores, vec![0]);
         assert_eq!(e.rtp_ports, (20000, 20100));
         assert_eq!(e.rtp_timeout, Duration::from_secs(7));
         assert_eq!(e.io_memory_bytes, 2 << 20);
+        assert_eq!(e.wake_interval, Duration::from_micros(1500));
         assert_eq!(e.address, config.media.address);
         assert!(e.bind.is_unspecified());
     }

@@ -50,6 +50,8 @@ pub(crate) struct CoreSetup {
     pub(crate) address: IpAddr,
     pub(crate) ports: Vec<u16>,
     pub(crate) rtp_timeout: Duration,
+    /// Shortest time between two wake-ups (see `EngineConfig::wake_interval`).
+    pub(crate) wake_interval: Duration,
     pub(crate) stats_interval: Duration,
     pub(crate) commands: CommandConsumer,
     pub(crate) events: EventProducer,
@@ -62,6 +64,29 @@ pub(crate) struct CoreSetup {
     pub(crate) recording_dir: PathBuf,
     /// Prompts loaded at start.
     pub(crate) prompts: Arc<Prompts>,
+}
+
+/// How long a core that woke at `woke` sleeps at `now` before waiting `timeout_ms` (0: do
+/// not wait), given its wake-up interval, and the wait's timeout after that sleep. No sleep
+/// when the interval is off, has passed, or the core must not wait.
+fn coalesce_plan(
+    interval: Duration,
+    woke: Instant,
+    now: Instant,
+    timeout_ms: i32,
+) -> (Duration, i32) {
+    if interval.is_zero() || timeout_ms <= 0 {
+        return (Duration::ZERO, timeout_ms);
+    }
+    let timeout = Duration::from_millis(u64::from(timeout_ms.unsigned_abs()));
+    let sleep = interval
+        .saturating_sub(now.saturating_duration_since(woke))
+        .min(timeout);
+    if sleep.is_zero() {
+        return (Duration::ZERO, timeout_ms);
+    }
+    let left = timeout.saturating_sub(sleep).as_micros().div_ceil(1000);
+    (sleep, left.min(MAX_SLEEP_MS as u128) as i32)
 }
 
 /// Encodes which socket of which endpoint an epoll entry is.
@@ -92,6 +117,7 @@ pub(crate) struct Core {
     bind: IpAddr,
     address: IpAddr,
     rtp_timeout: Duration,
+    wake_interval: Duration,
     commands: CommandConsumer,
     notifier: Notifier,
     load: Arc<CoreLoad>,
@@ -144,6 +170,7 @@ impl Core {
             bind: setup.bind,
             address: setup.address,
             rtp_timeout: setup.rtp_timeout,
+            wake_interval: setup.wake_interval,
             commands: setup.commands,
             notifier: Notifier::new(setup.events),
             load: setup.load,
@@ -209,6 +236,7 @@ impl Core {
             let timeout = self.sleep_ms(done);
             self.counters.busy_ns += done.duration_since(woke).as_nanos() as u64;
             self.publish();
+            let timeout = self.coalesce(woke, done, timeout);
             let ready = self.epoll.wait(timeout);
             woke = Instant::now();
             self.counters.wakeups += 1;
@@ -260,6 +288,17 @@ impl Core {
                 ms.min(MAX_SLEEP_MS as u128) as i32
             }
         }
+    }
+
+    /// With a wake-up interval set, a core that woke less than an interval ago sleeps out
+    /// the rest before it waits (packets and commands queue meanwhile and are taken in one
+    /// pass). Returns the wait's timeout, shortened by the time slept.
+    fn coalesce(&self, woke: Instant, now: Instant, timeout_ms: i32) -> i32 {
+        let (sleep, timeout_ms) = coalesce_plan(self.wake_interval, woke, now, timeout_ms);
+        if !sleep.is_zero() {
+            std::thread::sleep(sleep);
+        }
+        timeout_ms
     }
 
     fn publish(&mut self) {
@@ -667,5 +706,38 @@ mod tests {
             assert!(generation >= 1);
             assert_eq!(untoken(t), (h, rtcp));
         }
+    }
+
+    #[test]
+    fn a_core_that_just_woke_sleeps_out_its_interval_and_waits_less() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let us = Duration::from_micros;
+        // Woke 300 µs ago with a 1 ms interval: sleep 700 µs, then wait what is left of 5 ms.
+        assert_eq!(coalesce_plan(ms(1), t0, t0 + us(300), 5), (us(700), 5));
+        assert_eq!(
+            coalesce_plan(ms(1), t0, t0 + us(300), 1000),
+            (us(700), 1000)
+        );
+        // A timer due in 2 ms with a 5 ms interval: sleep only until the timer, no wait.
+        assert_eq!(coalesce_plan(ms(5), t0, t0, 2), (ms(2), 0));
+        assert_eq!(coalesce_plan(ms(5), t0, t0 + ms(1), 10), (ms(4), 6));
+    }
+
+    #[test]
+    fn no_sleep_when_off_past_or_not_waiting() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // Interval off.
+        assert_eq!(
+            coalesce_plan(Duration::ZERO, t0, t0, 5),
+            (Duration::ZERO, 5)
+        );
+        // The interval has passed since the last wake-up.
+        assert_eq!(coalesce_plan(ms(1), t0, t0 + ms(3), 5), (Duration::ZERO, 5));
+        // The core must go on at once (backlog, writer busy).
+        assert_eq!(coalesce_plan(ms(1), t0, t0, 0), (Duration::ZERO, 0));
+        // A clock that looks backwards counts as "just woke", never as a panic.
+        assert_eq!(coalesce_plan(ms(1), t0 + ms(1), t0, 5).0, ms(1));
     }
 }

@@ -123,6 +123,7 @@ impl MediaPlane {
                 address: config.address,
                 ports: config.core_ports(index),
                 rtp_timeout: config.rtp_timeout,
+                wake_interval: config.wake_interval,
                 stats_interval: config.stats_interval,
                 commands: cmd_rx,
                 events: evt_tx,
