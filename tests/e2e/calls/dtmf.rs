@@ -201,18 +201,14 @@ fn rfc4733_key_presses_become_dtmf_events_of_the_right_leg() {
     for backend in Backend::all() {
         let w = start("dtmf_rfc4733", backend);
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
-            &w,
-            "call_uac.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
-            &["-d", "3000"],
-        );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "3000"]);
         std::thread::sleep(Duration::from_millis(200));
         let digits = "159#0*";
         send_rfc4733(&ta, a_ep, digits);
@@ -345,18 +341,14 @@ fn a_key_press_stops_the_prompt_playing_to_that_party() {
         let w = start("dtmf_barge_in", backend);
         let token = admin_token(&w);
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
-            &w,
-            "call_uac.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
-            &["-d", "4000"],
-        );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "4000"]);
         assert!(
             wait_for(
                 || live_calls(&w, &token)

@@ -25,18 +25,14 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
     for backend in Backend::all() {
         let w = start("call_rtp", backend);
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
-            &w,
-            "call_uac.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
-            &["-d", "3000"],
-        );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "3000"]);
         assert_media_plane_addr(&w, a_ep);
         assert_media_plane_addr(&w, b_ep);
         assert_ne!(a_ep, b_ep, "one endpoint per leg");
@@ -87,16 +83,7 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
             "the caller hears the media plane's caller-side endpoint only"
         );
 
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         // The caller's signalling never saw the callee's media address, nor the reverse.
         assert!(!caller
             .messages()
@@ -154,16 +141,7 @@ fn g711_played_by_the_caller_reaches_the_callee_from_the_media_plane() {
             drain(&tb, &mut got);
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         let audio: Vec<_> = got
             .iter()
             .filter(|(_, pt, p)| *pt == 0 && p.len() == 160 && p.starts_with(b"PCAP"))
@@ -234,16 +212,7 @@ fn busy_unknown_and_unregistered_callees() {
             "127.0.0.1:9".parse().unwrap(),
             &[],
         );
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         assert!(
             caller.messages().contains("SIP/2.0 486 Busy Here"),
             "486 relayed:\n{}",
@@ -321,16 +290,7 @@ fn caller_cancels_while_ringing() {
             "127.0.0.1:9".parse().unwrap(),
             &[],
         );
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         assert!(
             callee.messages().contains("CANCEL sip:"),
             "the callee was cancelled"
@@ -371,16 +331,7 @@ fn hold_and_resume_by_reinvite_reach_the_media_plane() {
         let call = live_calls(&w, &token).remove(0);
         assert_eq!(call["caller"], EXT);
         assert_eq!(call["legs"].as_array().map(Vec::len), Some(2));
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         // The media plane was told: the caller's endpoint stops sending to the caller, the
         // callee's stops accepting from the callee, then both go back to sendrecv.
         let log = w.log();
@@ -466,16 +417,7 @@ fn administrator_hangs_up_through_the_api() {
             None,
         );
         assert_eq!(status, 204, "{body}");
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         let (status, _) = http(
             &w,
             "POST",

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::support::*;
 use crate::audio::{dominant, power, read_wav, rtp, ulaw_decode};
-use crate::harness::{Backend, Sip, Warden, EXT2};
+use crate::harness::{Backend, Warden};
 
 /// A short PCMU packet (10 samples of silence).
 fn keepalive_packet(seq: u16, ssrc: u32) -> Vec<u8> {
@@ -54,18 +54,14 @@ fn recorded_call_has_the_caller_left_and_the_callee_right() {
     for backend in Backend::all() {
         let w = Warden::start("call_record", backend, "calls:\n  record: all\n").unwrap();
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
-            &w,
-            "call_uac.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
-            &["-d", "3500"],
-        );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "3500"]);
         // The caller says 440 Hz, the callee 1000 Hz, both at once, for 2.4 s.
         let start = Instant::now();
         for seq in 0..120u16 {
@@ -76,16 +72,7 @@ fn recorded_call_has_the_caller_left_and_the_callee_right() {
             let next = start + Duration::from_millis(20 * (u64::from(seq) + 1));
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
 
         let r = records(&w, 1).remove(0).record;
         let path = r
@@ -138,18 +125,14 @@ fn api_plays_prompts_and_tones_into_a_leg_and_records_on_request() {
         w.restart().unwrap();
         let token = admin_token(&w);
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
-            &w,
-            "call_uac.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
-            &["-d", "8000"],
-        );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "8000"]);
         let id = answered_call_id(&w, &token);
         // Both phones send short PCMU packets now and then (no RTP timeout, and the leg's
         // codec is known); they are told apart from played audio by their length.

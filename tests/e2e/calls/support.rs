@@ -268,6 +268,31 @@ impl CallSetup {
         )
     }
 
+    /// Places a call from EXT to EXT2 over UDP with a real RTP socket for each phone: starts
+    /// the `callee` scenario answering and the `caller` scenario dialling (with `extra`
+    /// arguments), and waits for the media-plane addresses both phones were given.
+    pub(super) fn media_call(
+        &self,
+        w: &Warden,
+        callee: &str,
+        caller: &str,
+        extra: &[&str],
+    ) -> MediaCall {
+        let (ta, tb) = (socket(), socket());
+        let callee = self.callee(w, callee, tb.local_addr().unwrap(), &[]);
+        let caller = self.caller(w, caller, EXT2, Sip::Udp, ta.local_addr().unwrap(), extra);
+        let a_ep = self.media_addr("caller.addr", Duration::from_secs(10));
+        let b_ep = self.media_addr("callee.addr", Duration::from_secs(10));
+        MediaCall {
+            ta,
+            tb,
+            caller,
+            callee,
+            a_ep,
+            b_ep,
+        }
+    }
+
     /// The media address written by a scenario, once it is complete.
     pub(super) fn media_addr(&self, name: &str, within: Duration) -> SocketAddr {
         let path = self.file(name);
@@ -283,6 +308,34 @@ impl CallSetup {
         }
         panic!("no media address in {}", path.display());
     }
+}
+
+/// A call placed by [`CallSetup::media_call`].
+pub(super) struct MediaCall {
+    /// The caller's RTP socket.
+    pub(super) ta: UdpSocket,
+    /// The callee's RTP socket.
+    pub(super) tb: UdpSocket,
+    pub(super) caller: Sipp,
+    pub(super) callee: Sipp,
+    /// The media-plane endpoint the caller was told to send to.
+    pub(super) a_ep: SocketAddr,
+    /// The media-plane endpoint the callee was told to send to.
+    pub(super) b_ep: SocketAddr,
+}
+
+/// Waits for both phones' scenarios to end, failing with their traces when one does not.
+pub(super) fn finish(caller: &mut Sipp, callee: &mut Sipp) {
+    assert!(
+        caller.wait(Duration::from_secs(20)),
+        "caller:\n{}",
+        caller.explain()
+    );
+    assert!(
+        callee.wait(Duration::from_secs(10)),
+        "callee:\n{}",
+        callee.explain()
+    );
 }
 
 /// Reads the call records through warden-storage, waiting until `n` are there.

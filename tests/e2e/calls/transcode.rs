@@ -12,7 +12,7 @@ use warden_storage::Disposition;
 
 use super::support::*;
 use crate::audio::{power, rtp, tone, ulaw_decode, ulaw_encode, AMPLITUDE};
-use crate::harness::{Backend, Sip, EXT2};
+use crate::harness::Backend;
 
 const FRAMES: usize = 150;
 
@@ -53,18 +53,19 @@ fn pcmu_caller_and_opus_callee_hear_each_other_through_the_transcoder() {
     for backend in Backend::all() {
         let w = start("call_transcode", backend);
         let setup = CallSetup::new(&w);
-        let (ta, tb) = (socket(), socket());
-        let mut callee = setup.callee(&w, "uas_answer_opus.xml", tb.local_addr().unwrap(), &[]);
-        let mut caller = setup.caller(
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(
             &w,
+            "uas_answer_opus.xml",
             "call_uac_pcmu_te.xml",
-            EXT2,
-            Sip::Udp,
-            ta.local_addr().unwrap(),
             &["-d", "5000"],
         );
-        let a_ep = setup.media_addr("caller.addr", Duration::from_secs(10));
-        let b_ep = setup.media_addr("callee.addr", Duration::from_secs(10));
         assert_media_plane_addr(&w, a_ep);
         assert_media_plane_addr(&w, b_ep);
 
@@ -187,16 +188,7 @@ fn pcmu_caller_and_opus_callee_hear_each_other_through_the_transcoder() {
         let pcm: Vec<i16> = pcmu_in.concat().into_iter().map(ulaw_decode).collect();
         assert_tone("caller", &pcm[8000 / 4..], 8000, 440.0, 1000.0);
 
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         // Each phone only ever saw its own codec in what Warden sent it.
         assert!(
             !caller.messages().contains("opus"),

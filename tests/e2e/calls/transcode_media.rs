@@ -287,16 +287,7 @@ fn with_transcoding_off_a_call_without_a_common_codec_is_refused_with_488() {
             "127.0.0.1:9".parse().unwrap(),
             &[],
         );
-        assert!(
-            caller.wait(Duration::from_secs(20)),
-            "caller:\n{}",
-            caller.explain()
-        );
-        assert!(
-            callee.wait(Duration::from_secs(10)),
-            "callee:\n{}",
-            callee.explain()
-        );
+        finish(&mut caller, &mut callee);
         // The callee was offered the caller's codecs only (nothing added to transcode).
         let messages = callee.messages();
         let invite = messages.split("SIP/2.0 180").next().unwrap_or_default();
