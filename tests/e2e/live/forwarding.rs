@@ -9,21 +9,26 @@ use crate::harness::{Backend, Warden, EXT, EXT2, SECRET2};
 const EXT3: &str = "1003";
 const SECRET3: &str = "secret-1003-pass";
 
+/// Adds extension 1003 (Carol), the forwarding target.
+fn add_carol(w: &Warden, admin: &str) {
+    let (status, v) = http(
+        w,
+        "POST",
+        "/api/v1/extensions",
+        Some(admin),
+        Some(&format!(
+            "{{\"number\":\"{EXT3}\",\"name\":\"Carol\",\"secret\":\"{SECRET3}\"}}"
+        )),
+    );
+    assert_eq!(status, 201, "{v}");
+}
+
 #[test]
 fn user_forwards_own_extension_and_the_call_reaches_the_target() {
     for backend in Backend::all() {
         let w = Warden::start("live_forwarding", backend, "").unwrap();
         let admin = admin_token(&w);
-        let (status, v) = http(
-            &w,
-            "POST",
-            "/api/v1/extensions",
-            Some(&admin),
-            Some(&format!(
-                "{{\"number\":\"{EXT3}\",\"name\":\"Carol\",\"secret\":\"{SECRET3}\"}}"
-            )),
-        );
-        assert_eq!(status, 201, "{v}");
+        add_carol(&w, &admin);
         let (status, v) = http(
             &w,
             "POST",
@@ -163,16 +168,7 @@ fn busy_and_no_answer_forwarding_reach_the_target() {
     for backend in Backend::all() {
         let w = Warden::start("live_forwarding_conditional", backend, "").unwrap();
         let admin = admin_token(&w);
-        let (status, v) = http(
-            &w,
-            "POST",
-            "/api/v1/extensions",
-            Some(&admin),
-            Some(&format!(
-                "{{\"number\":\"{EXT3}\",\"name\":\"Carol\",\"secret\":\"{SECRET3}\"}}"
-            )),
-        );
-        assert_eq!(status, 201, "{v}");
+        add_carol(&w, &admin);
         let rule = format!(
             "{{\"forward_busy\":\"{EXT3}\",\"forward_no_answer\":\"{EXT3}\",\"no_answer_secs\":5}}"
         );
