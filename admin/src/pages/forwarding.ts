@@ -5,7 +5,7 @@
 import type { Ctx, PageView } from '../context';
 import { h, replace } from '../dom';
 import { dateTime } from '../format';
-import { field, formError, showApiError, showErrors } from '../ui/form';
+import { extensionPicker, field, formError, showApiError, showErrors } from '../ui/form';
 import { toast } from '../ui/toast';
 import type { Forwarding } from '../types';
 
@@ -88,17 +88,7 @@ export function forwardingPage(ctx: Ctx): PageView {
   });
 
   // Staff choose the extension; a user account has only its own.
-  const picker = own
-    ? null
-    : (() => {
-        const p = h('form', { class: 'filters', role: 'search', 'aria-label': 'Choose an extension' }, which.wrap, h('div', { class: 'field field-buttons' }, h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Show')));
-        p.addEventListener('submit', (ev) => {
-          ev.preventDefault();
-          const n = which.input.value.trim();
-          if (n) void load(n);
-        });
-        return h('div', { class: 'card' }, p);
-      })();
+  const picker = extensionPicker(own, which, (n) => void load(n));
 
   if (number) void load(number);
   else replace(updated, own ? 'This account has no extension.' : 'Choose an extension.');

@@ -7,7 +7,7 @@ import type { Ctx, PageView } from '../context';
 import { h, replace } from '../dom';
 import { dateTime, duration } from '../format';
 import { confirmDialog } from '../ui/dialog';
-import { button, checkbox, field, formError, showApiError, showErrors } from '../ui/form';
+import { button, checkbox, extensionPicker, field, formError, showApiError, showErrors } from '../ui/form';
 import { table } from '../ui/table';
 import { toast } from '../ui/toast';
 import type { VoicemailBox, VoicemailMessage } from '../types';
@@ -155,17 +155,7 @@ export function voicemailPage(ctx: Ctx): PageView {
       .catch((e: unknown) => showApiError(e, fields, general));
   });
 
-  const picker = own
-    ? null
-    : (() => {
-        const p = h('form', { class: 'filters', role: 'search', 'aria-label': 'Choose an extension' }, which.wrap, h('div', { class: 'field field-buttons' }, h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Show')));
-        p.addEventListener('submit', (ev) => {
-          ev.preventDefault();
-          const n = which.input.value.trim();
-          if (n) void load(n);
-        });
-        return h('div', { class: 'card' }, p);
-      })();
+  const picker = extensionPicker(own, which, (n) => void load(n));
 
   if (number) void load(number);
   else replace(updated, own ? 'This account has no extension.' : 'Choose an extension.');

@@ -102,3 +102,16 @@ export function formError(): HTMLParagraphElement {
 export function button(label: Child, onclick: () => void, kind: 'primary' | 'secondary' | 'danger' = 'secondary', attrs: Record<string, string> = {}): HTMLButtonElement {
   return h('button', { type: 'button', class: `btn btn-${kind}`, onclick: () => onclick(), ...attrs }, label);
 }
+
+/** The extension chooser of a per-extension page: staff pick any extension, a user account
+ * has only its own (no chooser, `null`). Submitting it calls `show` with the number. */
+export function extensionPicker(own: boolean, which: Field, show: (number: string) => void): HTMLElement | null {
+  if (own) return null;
+  const p = h('form', { class: 'filters', role: 'search', 'aria-label': 'Choose an extension' }, which.wrap, h('div', { class: 'field field-buttons' }, h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Show')));
+  p.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const n = which.input.value.trim();
+    if (n) show(n);
+  });
+  return h('div', { class: 'card' }, p);
+}
