@@ -5,8 +5,10 @@
 //! 180, 200, ACK, G.711 RTP played by the caller and echoed by the callee for the hold time,
 //! BYE), one call record per call. For each rate it reports whether every call succeeded and
 //! Warden's CPU time per call (from /proc, split into the media cores and the rest). In the
-//! same run the same scenario goes through Kamailio set up as a plain stateful proxy (no
-//! media, no authentication; benches/kamailio/kamailio.cfg) as the reference.
+//! same run the same scenario goes through two references: Kamailio set up as a plain
+//! stateful proxy (no media, no authentication; benches/kamailio/kamailio.cfg), and the same
+//! proxy with the media anchored in rtpengine, userspace forwarding
+//! (benches/kamailio/kamailio-rtpengine.cfg), whose CPU counts as media.
 //!
 //! ```text
 //! cargo build --release -p warden -p warden-benches
@@ -28,6 +30,8 @@ const CALLEE_SECRET: &str = "callee-2000-secret";
 struct Args {
     warden: PathBuf,
     kamailio: Option<PathBuf>,
+    /// rtpengine for the second reference (`None`: not measured).
+    rtpengine: Option<PathBuf>,
     rates: Vec<u32>,
     seconds: u32,
     hold_ms: u32,
@@ -41,6 +45,7 @@ fn parse_args() -> Result<Args> {
     let mut a = Args {
         warden: PathBuf::from("target/release/warden"),
         kamailio: Some(PathBuf::from("kamailio")),
+        rtpengine: Some(PathBuf::from("rtpengine")),
         rates: vec![20, 50, 100, 200],
         seconds: 10,
         hold_ms: 1000,
@@ -55,6 +60,8 @@ fn parse_args() -> Result<Args> {
             "--warden" => a.warden = PathBuf::from(val()?),
             "--kamailio" => a.kamailio = Some(PathBuf::from(val()?)),
             "--no-kamailio" => a.kamailio = None,
+            "--rtpengine" => a.rtpengine = Some(PathBuf::from(val()?)),
+            "--no-rtpengine" => a.rtpengine = None,
             "--rates" => {
                 a.rates = val()?
                     .split(',')
@@ -68,7 +75,7 @@ fn parse_args() -> Result<Args> {
             "--wake-interval-us" => a.wake_interval_us = Some(val()?.parse()?),
             "-h" | "--help" => {
                 println!(
-                    "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rates 20,50,100] \
+                    "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rtpengine PATH | --no-rtpengine] [--rates 20,50,100] \
                      [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US]"
                 );
                 std::process::exit(0);
@@ -217,6 +224,8 @@ struct Server {
     sip: u16,
     /// Warden: per-thread CPU (media vs the rest); Kamailio: the process tree.
     warden: bool,
+    /// rtpengine beside Kamailio: its CPU counts as media.
+    media: Option<Child>,
 }
 
 impl Server {
@@ -225,26 +234,35 @@ impl Server {
         if self.warden {
             warden_cpu(self.child.id())
         } else {
-            Ok((0.0, tree_cpu(self.child.id())))
+            let media = self.media.as_ref().map_or(0.0, |m| tree_cpu(m.id()));
+            Ok((media, tree_cpu(self.child.id())))
         }
     }
 }
 
+/// Asks a process to stop, then kills it if it has not after 5 s.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        stop(&mut self.child);
+        if let Some(m) = self.media.as_mut() {
+            stop(m);
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -299,19 +317,57 @@ fn start_warden(args: &Args, dir: &Path) -> Result<Server> {
         child,
         sip,
         warden: true,
+        media: None,
     };
     wait_port(api, "warden")?;
     Ok(server)
 }
 
-fn start_kamailio(bin: &Path, dir: &Path, callee_port: u16) -> Result<Server> {
+/// Starts rtpengine (userspace forwarding only) with its control socket on `ng`.
+fn start_rtpengine(bin: &Path, dir: &Path, ng: u16) -> Result<Child> {
+    let child = Command::new(bin)
+        .args([
+            "--interface=127.0.0.1",
+            &format!("--listen-ng=127.0.0.1:{ng}"),
+            "--port-min=20000",
+            "--port-max=29999",
+            "--table=-1",
+            "--foreground",
+            "--log-stderr",
+            "--log-level=3",
+            "--num-threads=2",
+        ])
+        .arg(format!("--pidfile={}", dir.join("rtpengine.pid").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    // Its control socket is UDP: give it a moment to bind.
+    std::thread::sleep(Duration::from_millis(500));
+    Ok(child)
+}
+
+/// Starts Kamailio with `config` from benches/kamailio, and with `rtpengine` beside it when
+/// given (the config then talks to it).
+fn start_kamailio(
+    bin: &Path,
+    config: &str,
+    rtpengine: Option<&Path>,
+    dir: &Path,
+    callee_port: u16,
+) -> Result<Server> {
     let sip = free_port()?;
-    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("kamailio/kamailio.cfg");
+    let ng = free_port()?;
+    let media = rtpengine.map(|r| start_rtpengine(r, dir, ng)).transpose()?;
+    let template = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("kamailio")
+        .join(config);
     let cfg = std::fs::read_to_string(&template)
         .with_context(|| format!("reading {}", template.display()))?
         .replace("@LISTEN@", &format!("127.0.0.1:{sip}"))
-        .replace("@CALLEE@", &format!("sip:127.0.0.1:{callee_port}"));
-    let path = dir.join("kamailio.cfg");
+        .replace("@CALLEE@", &format!("sip:127.0.0.1:{callee_port}"))
+        .replace("@NG@", &ng.to_string());
+    let path = dir.join(config);
     std::fs::write(&path, cfg)?;
     let child = Command::new(bin)
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
@@ -326,6 +382,7 @@ fn start_kamailio(bin: &Path, dir: &Path, callee_port: u16) -> Result<Server> {
         child,
         sip,
         warden: false,
+        media,
     };
     wait_port(sip, "kamailio")?;
     Ok(server)
@@ -557,21 +614,27 @@ fn main() -> Result<()> {
         results.insert("warden", phases);
     }
     if let Some(bin) = &args.kamailio {
-        let callee_port = free_port()?;
-        match start_kamailio(bin, &dir, callee_port) {
-            Ok(server) => {
-                let mut phases = Vec::new();
-                for &rate in &args.rates {
-                    let p = run_phase(&server, &args, &dir, callee_port, rate)?;
-                    let stop = !p.clean();
-                    phases.push(p);
-                    if stop {
-                        break;
+        let mut references = vec![("kamailio", "kamailio.cfg", None)];
+        if let Some(r) = args.rtpengine.as_deref() {
+            references.push(("kamailio+rtpengine", "kamailio-rtpengine.cfg", Some(r)));
+        }
+        for (name, config, rtpengine) in references {
+            let callee_port = free_port()?;
+            match start_kamailio(bin, config, rtpengine, &dir, callee_port) {
+                Ok(server) => {
+                    let mut phases = Vec::new();
+                    for &rate in &args.rates {
+                        let p = run_phase(&server, &args, &dir, callee_port, rate)?;
+                        let stop = !p.clean();
+                        phases.push(p);
+                        if stop {
+                            break;
+                        }
                     }
+                    results.insert(name, phases);
                 }
-                results.insert("kamailio", phases);
+                Err(e) => eprintln!("{name} not measured: {e:#}"),
             }
-            Err(e) => eprintln!("kamailio not measured: {e:#}"),
         }
     }
 
@@ -594,30 +657,39 @@ fn main() -> Result<()> {
         "Warden (B2BUA, digest auth, media anchored, call records)",
         warden,
     );
-    let kamailio = results
-        .get("kamailio")
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let reference = |name: &str| results.get(name).map(Vec::as_slice).unwrap_or_default();
+    let kamailio = reference("kamailio");
+    let anchored = reference("kamailio+rtpengine");
     if !kamailio.is_empty() {
         print_phases("Kamailio (stateful proxy, no media, no auth)", kamailio);
     }
-    let hw = highest_clean(warden);
-    let hk = highest_clean(kamailio);
+    if !anchored.is_empty() {
+        print_phases(
+            "Kamailio + rtpengine (stateful proxy, media anchored in rtpengine userspace; media = rtpengine's CPU)",
+            anchored,
+        );
+    }
+    let rate_or = |r: Option<u32>| r.map_or("-".to_string(), |r| format!("{r}/s"));
     println!(
-        "highest rate with zero failed calls: Warden {}, Kamailio {}",
-        hw.map_or("none".to_string(), |r| format!("{r}/s")),
-        hk.map_or("-".to_string(), |r| format!("{r}/s"))
+        "highest rate with zero failed calls: Warden {}, Kamailio {}, Kamailio + rtpengine {}",
+        highest_clean(warden).map_or("none".to_string(), |r| format!("{r}/s")),
+        rate_or(highest_clean(kamailio)),
+        rate_or(highest_clean(anchored)),
     );
     for p in warden.iter().filter(|p| p.clean()) {
-        if let Some(k) = kamailio.iter().find(|k| k.rate == p.rate && k.clean()) {
-            println!(
-                "at {}/s: Warden {:.0} us/call ({:.0} signalling) vs Kamailio {:.0} us/call: {:.2}x",
-                p.rate,
-                p.us_per_call(),
-                p.sip_cpu * 1e6 / p.calls.max(1) as f64,
-                k.us_per_call(),
-                p.us_per_call() / k.us_per_call().max(1e-9)
-            );
+        for (name, phases) in [("Kamailio", kamailio), ("Kamailio + rtpengine", anchored)] {
+            if let Some(k) = phases.iter().find(|k| k.rate == p.rate && k.clean()) {
+                println!(
+                    "at {}/s: Warden {:.0} us/call ({:.0} media, {:.0} signalling) vs {name} {:.0} us/call ({:.0} media): {:.2}x",
+                    p.rate,
+                    p.us_per_call(),
+                    p.media_cpu * 1e6 / p.calls.max(1) as f64,
+                    p.sip_cpu * 1e6 / p.calls.max(1) as f64,
+                    k.us_per_call(),
+                    k.media_cpu * 1e6 / k.calls.max(1) as f64,
+                    p.us_per_call() / k.us_per_call().max(1e-9)
+                );
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
