@@ -172,6 +172,11 @@ fn tree_cpu(pid: u32) -> f64 {
     total
 }
 
+/// Packets in the capture the caller plays: one per 20 ms of the hold time (1 to 3000).
+fn pcap_packets(hold_ms: u32) -> u16 {
+    u16::try_from((hold_ms / 20).clamp(1, 3000)).unwrap_or(3000)
+}
+
 /// A G.711 capture of `packets` 20 ms RTP packets (Ethernet/IPv4/UDP) for SIPp.
 fn write_pcap(path: &Path, packets: u16) -> Result<()> {
     let mut out = Vec::new();
@@ -226,6 +231,59 @@ struct Server {
     warden: bool,
     /// rtpengine beside Kamailio: its CPU counts as media.
     media: Option<Child>,
+    /// Where the relay's count of relayed packets is read.
+    counter: Option<RelayCounter>,
+}
+
+/// Where a media relay says how many packets it has relayed.
+#[derive(Clone, Copy)]
+enum RelayCounter {
+    /// Warden's `/metrics` on this API port (`warden_media_packets_out_total`, refreshed
+    /// once a second).
+    WardenMetrics(u16),
+    /// rtpengine's command-line interface on this port (`list totals`: sessions that ended).
+    RtpengineCli(u16),
+}
+
+/// Everything a TCP peer sends after `request`, until it closes or pauses for a second.
+fn ask(port: u16, request: &str) -> Option<String> {
+    use std::io::Read;
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    c.write_all(request.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+impl RelayCounter {
+    /// Packets relayed so far.
+    fn read(self) -> Option<u64> {
+        match self {
+            RelayCounter::WardenMetrics(port) => {
+                let text = ask(port, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+                let lines = text
+                    .lines()
+                    .filter(|l| l.starts_with("warden_media_packets_out_total"));
+                lines
+                    .map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                    .sum()
+            }
+            RelayCounter::RtpengineCli(port) => {
+                let text = ask(port, "list totals\n")?;
+                let line = text
+                    .lines()
+                    .find(|l| l.trim_start().starts_with("Total relayed packets "))?;
+                line.rsplit(':').next()?.trim().parse().ok()
+            }
+        }
+    }
 }
 
 impl Server {
@@ -318,17 +376,20 @@ fn start_warden(args: &Args, dir: &Path) -> Result<Server> {
         sip,
         warden: true,
         media: None,
+        counter: Some(RelayCounter::WardenMetrics(api)),
     };
     wait_port(api, "warden")?;
     Ok(server)
 }
 
-/// Starts rtpengine (userspace forwarding only) with its control socket on `ng`.
-fn start_rtpengine(bin: &Path, dir: &Path, ng: u16) -> Result<Child> {
+/// Starts rtpengine (userspace forwarding only) with its control socket on `ng` and its
+/// command-line interface on `cli`.
+fn start_rtpengine(bin: &Path, dir: &Path, ng: u16, cli: u16) -> Result<Child> {
     let child = Command::new(bin)
         .args([
             "--interface=127.0.0.1",
             &format!("--listen-ng=127.0.0.1:{ng}"),
+            &format!("--listen-cli=127.0.0.1:{cli}"),
             "--port-min=20000",
             "--port-max=29999",
             "--table=-1",
@@ -358,7 +419,11 @@ fn start_kamailio(
 ) -> Result<Server> {
     let sip = free_port()?;
     let ng = free_port()?;
-    let media = rtpengine.map(|r| start_rtpengine(r, dir, ng)).transpose()?;
+    let cli = free_port()?;
+    let media = rtpengine
+        .map(|r| start_rtpengine(r, dir, ng, cli))
+        .transpose()?;
+    let counter = media.as_ref().map(|_| RelayCounter::RtpengineCli(cli));
     let template = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("kamailio")
         .join(config);
@@ -383,6 +448,7 @@ fn start_kamailio(
         sip,
         warden: false,
         media,
+        counter,
     };
     wait_port(sip, "kamailio")?;
     Ok(server)
@@ -445,6 +511,9 @@ struct Phase {
     wall: Duration,
     media_cpu: f64,
     sip_cpu: f64,
+    /// RTP packets the relay relayed against the packets the phones sent (`None`: no relay,
+    /// or its count could not be read).
+    relayed: Option<(u64, u64)>,
 }
 
 impl Phase {
@@ -535,12 +604,16 @@ fn run_phase(
         cmd.args(["-auth_uri", &format!("{CALLEE}@127.0.0.1:{}", server.sip)]);
     }
     let before = server.cpu()?;
+    let relayed_before = server.counter.and_then(RelayCounter::read);
     let t0 = Instant::now();
     cmd.status().context("running the caller sipp")?;
     let wall = t0.elapsed();
     // Let the last BYEs and the call records finish before reading the CPU.
     std::thread::sleep(Duration::from_millis(500));
     let after = server.cpu()?;
+    // Warden publishes its media counters once a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let relayed_after = server.counter.and_then(RelayCounter::read);
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline && uas.try_wait()?.is_none() {
         std::thread::sleep(Duration::from_millis(100));
@@ -548,6 +621,11 @@ fn run_phase(
     let _ = uas.kill();
     let _ = uas.wait();
     let (ok, failed) = sipp_counts(&uac_stats).unwrap_or((0, calls));
+    // Each answered call: the caller's packets to the callee and the callee's echo back.
+    let sent = ok * 2 * u64::from(pcap_packets(args.hold_ms));
+    let relayed = relayed_before
+        .zip(relayed_after)
+        .map(|(b, a)| (a.saturating_sub(b), sent));
     Ok(Phase {
         rate,
         calls,
@@ -556,23 +634,33 @@ fn run_phase(
         wall,
         media_cpu: after.0 - before.0,
         sip_cpu: after.1 - before.1,
+        relayed,
     })
 }
 
 fn print_phases(name: &str, phases: &[Phase]) {
     println!("{name}");
-    println!("  rate/s  calls   ok      failed  wall s   CPU us/call  (media, signalling)");
+    println!(
+        "  rate/s  calls   ok      failed  wall s   CPU us/call  (media, signalling)  RTP relayed"
+    );
     for p in phases {
         println!(
-            "  {:<7} {:<7} {:<7} {:<7} {:<8.1} {:<12.0} ({:.0}, {:.0}){}",
+            "  {:<7} {:<7} {:<7} {:<7} {:<8.1} {:<12.0} {:<18} {}{}",
             p.rate,
             p.calls,
             p.ok,
             p.failed,
             p.wall.as_secs_f64(),
             p.us_per_call(),
-            p.media_cpu * 1e6 / p.calls.max(1) as f64,
-            p.sip_cpu * 1e6 / p.calls.max(1) as f64,
+            format!(
+                "({:.0}, {:.0})",
+                p.media_cpu * 1e6 / p.calls.max(1) as f64,
+                p.sip_cpu * 1e6 / p.calls.max(1) as f64
+            ),
+            p.relayed.map_or("-".to_string(), |(got, sent)| format!(
+                "{:.1} % of {sent}",
+                100.0 * got as f64 / sent.max(1) as f64
+            )),
             if p.clean() { "" } else { "  <- failures" }
         );
     }
@@ -586,10 +674,7 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     let dir = std::env::temp_dir().join(format!("warden-callload-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    write_pcap(
-        &dir.join("g711.pcap"),
-        u16::try_from((args.hold_ms / 20).clamp(1, 3000))?,
-    )?;
+    write_pcap(&dir.join("g711.pcap"), pcap_packets(args.hold_ms))?;
     let mut f = std::fs::File::create(dir.join("callers.csv"))?;
     writeln!(f, "SEQUENTIAL")?;
     for i in 0..args.callers {
