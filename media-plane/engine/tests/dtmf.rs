@@ -1,6 +1,8 @@
 //! End-to-end: DTMF detection on a media core, with real UDP through a bridged pair.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,6 @@ use warden_dsp::dtmf::Digit;
 use warden_dsp::{DtmfGenerator, ToneGenerator, ToneSpec};
 use warden_media::{
     default_cores, DtmfSource, DtmfSpec, EngineConfig, MediaError, MediaEvent, MediaPlane,
-    RemoteSpec,
 };
 use warden_shared::ErrorCode;
 
@@ -60,31 +61,6 @@ async fn digits(
     out
 }
 
-async fn bridged(
-    plane: &MediaPlane,
-) -> (
-    warden_media::EndpointInfo,
-    warden_media::EndpointInfo,
-    UdpSocket,
-    UdpSocket,
-) {
-    let session = plane.open_session();
-    let a = plane.create_endpoint(session).await.unwrap();
-    let b = plane.create_endpoint(session).await.unwrap();
-    let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    plane
-        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane
-        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane.bridge(a.id, b.id).await.unwrap();
-    (a, b, alice, bob)
-}
-
 async fn received(sock: &UdpSocket, n: usize) -> Vec<(Vec<u8>, SocketAddr)> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 2048];
@@ -101,7 +77,7 @@ async fn received(sock: &UdpSocket, n: usize) -> Vec<(Vec<u8>, SocketAddr)> {
 async fn telephone_events_are_reported_once_per_press_and_still_relayed() {
     let plane = MediaPlane::start(config((41800, 41849))).unwrap();
     let mut events = plane.subscribe();
-    let (a, b, alice, bob) = bridged(&plane).await;
+    let (a, b, alice, bob) = support::bridged(&plane).await;
     plane
         .set_dtmf(
             a.id,
@@ -164,7 +140,7 @@ async fn telephone_events_are_reported_once_per_press_and_still_relayed() {
 async fn inband_tones_in_pcmu_are_detected_and_turning_off_stops_detection() {
     let plane = MediaPlane::start(config((41850, 41899))).unwrap();
     let mut events = plane.subscribe();
-    let (a, _b, alice, bob) = bridged(&plane).await;
+    let (a, _b, alice, bob) = support::bridged(&plane).await;
     let spec = DtmfSpec {
         pcmu_pt: Some(0),
         ..DtmfSpec::default()

@@ -2,6 +2,8 @@
 //! prompts into an endpoint, with real UDP "phones".
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -99,20 +101,7 @@ async fn a_bridged_call_is_recorded_in_stereo_caller_left_callee_right() {
     let dir = tempfile::tempdir().unwrap();
     let plane = MediaPlane::start(config((41400, 41419), dir.path())).unwrap();
     let mut events = plane.subscribe();
-    let session = plane.open_session();
-    let a = plane.create_endpoint(session).await.unwrap();
-    let b = plane.create_endpoint(session).await.unwrap();
-    let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    plane
-        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane
-        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane.bridge(a.id, b.id).await.unwrap();
+    let (a, b, alice, bob) = support::bridged(&plane).await;
     plane
         .start_recording(a.id, b.id, 77, RecordMode::Stereo)
         .await

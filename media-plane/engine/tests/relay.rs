@@ -1,6 +1,8 @@
 //! End-to-end: the media plane on loopback relaying real UDP between two test "phones".
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -471,19 +473,7 @@ async fn a_wake_interval_relays_every_packet_with_fewer_wake_ups() {
     let mut cfg = config((41700, 41799));
     cfg.wake_interval = Duration::from_millis(10);
     let plane = MediaPlane::start(cfg).unwrap();
-    let session = plane.open_session();
-    let a = plane.create_endpoint(session).await.unwrap();
-    let b = plane.create_endpoint(session).await.unwrap();
-    let (alice, bob) = (bind().await, bind().await);
-    plane
-        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane
-        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane.bridge(a.id, b.id).await.unwrap();
+    let (a, _b, alice, bob) = support::bridged(&plane).await;
     // Latch Alice first so that the paced run measures relaying only.
     alice
         .send_to(&rtp(0, 1000, 0xC0A1, &[0x55; 160]), a.rtp)
