@@ -23,5 +23,6 @@ pub use load::{ENV_ADMIN_PASSWORD, ENV_DATABASE_URL};
 pub use schema::{
     ApiConfig, CallsConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig, LogConfig,
     MediaConfig, RecordCalls, RecordingMode, RegistrarConfig, SecurityConfig, SipConfig,
+    MAX_WAKE_INTERVAL_US,
 };
 pub use types::{ListenSpec, LogFormat, PortRange, Transport};

@@ -229,6 +229,9 @@ impl Default for SecurityConfig {
     }
 }
 
+/// Largest `media.wake_interval_us`: one 20 ms packet time (the media plane's own limit).
+pub const MAX_WAKE_INTERVAL_US: u32 = 20_000;
+
 /// Media plane settings (`media:`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::ConfigError;
-use crate::schema::{Config, ExtensionConfig};
+use crate::schema::{Config, ExtensionConfig, MAX_WAKE_INTERVAL_US};
 
 type Result = std::result::Result<(), ConfigError>;
 
@@ -181,11 +181,11 @@ impl Config {
                 format!("{} is out of range (allowed 1 to 1024)", m.io_memory_mib),
             ));
         }
-        if m.wake_interval_us > 20_000 {
+        if m.wake_interval_us > MAX_WAKE_INTERVAL_US {
             return Err(ConfigError::invalid(
                 "media.wake_interval_us",
                 format!(
-                    "{} is out of range (allowed 0 to 20000)",
+                    "{} is out of range (allowed 0 to {MAX_WAKE_INTERVAL_US})",
                     m.wake_interval_us
                 ),
             ));
@@ -483,7 +483,7 @@ mod tests {
             (|c| c.media.io_memory_mib = 0, "media.io_memory_mib"),
             (|c| c.media.io_memory_mib = 4096, "media.io_memory_mib"),
             (
-                |c| c.media.wake_interval_us = 20_001,
+                |c| c.media.wake_interval_us = MAX_WAKE_INTERVAL_US + 1,
                 "media.wake_interval_us",
             ),
             (|c| c.calls.ring_timeout_secs = 0, "calls.ring_timeout_secs"),

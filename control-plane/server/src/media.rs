@@ -307,6 +307,12 @@ mod tests {
         assert_eq!(e.rtp_timeout, Duration::from_secs(7));
         assert_eq!(e.io_memory_bytes, 2 << 20);
         assert_eq!(e.wake_interval, Duration::from_micros(1500));
+        // The largest interval the configuration accepts is one the media plane accepts.
+        config.media.wake_interval_us = warden_config::MAX_WAKE_INTERVAL_US;
+        assert_eq!(
+            engine_config(&config).wake_interval,
+            warden_media::MAX_WAKE_INTERVAL
+        );
         assert_eq!(e.address, config.media.address);
         assert!(e.bind.is_unspecified());
     }

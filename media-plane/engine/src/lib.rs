@@ -24,7 +24,7 @@ mod timers;
 mod transcode;
 mod writer;
 
-pub use config::{default_cores, EngineConfig};
+pub use config::{default_cores, EngineConfig, MAX_WAKE_INTERVAL};
 pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
