@@ -1,8 +1,9 @@
 //! Resampling: Warden's polyphase resampler (`warden_dsp::Resampler`) against dasp's sinc
 //! interpolator (`dasp_signal::Signal::from_hz_to_hz` over `dasp_interpolate::sinc::Sinc`),
 //! the crate the design named, on the same second of audio. Before the timings it prints
-//! each one's rejection of a tone that must not survive down-sampling (6 kHz from 48 kHz to
-//! 8 kHz, where it would alias to 2 kHz), so cost and quality are read from one run.
+//! each one's gain for a tone that must pass (1 kHz, 8 to 48 kHz) and for one that must not
+//! survive down-sampling (6 kHz, 48 to 8 kHz, where it would alias to 2 kHz), so cost and
+//! quality are read from one run.
 
 // Inputs are fixed and known-good: an error here is a bench setup bug, so unwrap is fine.
 #![allow(clippy::unwrap_used)]

@@ -521,8 +521,18 @@ impl Phase {
         self.failed == 0 && self.ok == self.calls
     }
 
+    /// Media CPU per call, µs.
+    fn media_us(&self) -> f64 {
+        self.media_cpu * 1e6 / self.calls.max(1) as f64
+    }
+
+    /// Signalling CPU per call, µs.
+    fn sip_us(&self) -> f64 {
+        self.sip_cpu * 1e6 / self.calls.max(1) as f64
+    }
+
     fn us_per_call(&self) -> f64 {
-        (self.media_cpu + self.sip_cpu) * 1e6 / self.calls.max(1) as f64
+        self.media_us() + self.sip_us()
     }
 }
 
@@ -652,11 +662,7 @@ fn print_phases(name: &str, phases: &[Phase]) {
             p.failed,
             p.wall.as_secs_f64(),
             p.us_per_call(),
-            format!(
-                "({:.0}, {:.0})",
-                p.media_cpu * 1e6 / p.calls.max(1) as f64,
-                p.sip_cpu * 1e6 / p.calls.max(1) as f64
-            ),
+            format!("({:.0}, {:.0})", p.media_us(), p.sip_us()),
             p.relayed.map_or("-".to_string(), |(got, sent)| format!(
                 "{:.1} % of {sent}",
                 100.0 * got as f64 / sent.max(1) as f64
@@ -754,12 +760,14 @@ fn main() -> Result<()> {
             anchored,
         );
     }
-    let rate_or = |r: Option<u32>| r.map_or("-".to_string(), |r| format!("{r}/s"));
+    let highest = |phases: &[Phase], none: &str| {
+        highest_clean(phases).map_or(none.to_string(), |r| format!("{r}/s"))
+    };
     println!(
         "highest rate with zero failed calls: Warden {}, Kamailio {}, Kamailio + rtpengine {}",
-        highest_clean(warden).map_or("none".to_string(), |r| format!("{r}/s")),
-        rate_or(highest_clean(kamailio)),
-        rate_or(highest_clean(anchored)),
+        highest(warden, "none"),
+        highest(kamailio, "-"),
+        highest(anchored, "-"),
     );
     for p in warden.iter().filter(|p| p.clean()) {
         for (name, phases) in [("Kamailio", kamailio), ("Kamailio + rtpengine", anchored)] {
@@ -768,10 +776,10 @@ fn main() -> Result<()> {
                     "at {}/s: Warden {:.0} us/call ({:.0} media, {:.0} signalling) vs {name} {:.0} us/call ({:.0} media): {:.2}x",
                     p.rate,
                     p.us_per_call(),
-                    p.media_cpu * 1e6 / p.calls.max(1) as f64,
-                    p.sip_cpu * 1e6 / p.calls.max(1) as f64,
+                    p.media_us(),
+                    p.sip_us(),
                     k.us_per_call(),
-                    k.media_cpu * 1e6 / k.calls.max(1) as f64,
+                    k.media_us(),
                     p.us_per_call() / k.us_per_call().max(1e-9)
                 );
             }
