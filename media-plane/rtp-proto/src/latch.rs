@@ -237,6 +237,15 @@ impl<A: Copy + Eq> Latch<A> {
         }
     }
 
+    /// The latched source, if one is latched.
+    #[must_use]
+    pub fn latched_source(&self) -> Option<A> {
+        match self.state {
+            LatchState::Unlatched(_) => None,
+            LatchState::Latched(s) => Some(s.source),
+        }
+    }
+
     /// Packets rejected so far.
     #[must_use]
     pub fn rejected(&self) -> u64 {

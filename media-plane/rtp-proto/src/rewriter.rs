@@ -81,6 +81,20 @@ impl RewriteOutcome {
     }
 }
 
+/// How a [`StreamRewriter`] in [`SsrcMode::Fixed`] rewrites its current source, for a
+/// forwarder outside it (the kernel's) to apply to that source's next packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SteadyRewrite {
+    /// The input SSRC the offsets belong to.
+    pub in_ssrc: u32,
+    /// The SSRC the receiver sees.
+    pub out_ssrc: u32,
+    /// Added to the sequence number.
+    pub seq_offset: u16,
+    /// Added to the timestamp.
+    pub ts_offset: u32,
+}
+
 /// Offsets applied to the current input source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Source {
@@ -292,6 +306,45 @@ impl StreamRewriter {
         )
     }
 
+    /// The current source's rewrite, when the SSRC is fixed and a source is current.
+    #[must_use]
+    pub fn steady(&self) -> Option<SteadyRewrite> {
+        match (self.config.ssrc, self.current) {
+            (SsrcMode::Fixed(out_ssrc), Some(cur)) => Some(SteadyRewrite {
+                in_ssrc: cur.ssrc,
+                out_ssrc,
+                seq_offset: cur.seq_offset,
+                ts_offset: cur.ts_offset,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Accounts `packets` of the current source that were rewritten elsewhere with
+    /// [`StreamRewriter::steady`]'s offsets, the newest of them with input sequence number
+    /// `seq` and timestamp `ts`, at `at_ns`: later rebases continue after it.
+    pub fn absorb(&mut self, packets: u64, seq: u16, ts: u32, at_ns: u64) {
+        let Some(cur) = self.current else {
+            return;
+        };
+        if packets == 0 {
+            return;
+        }
+        self.forwarded += packets;
+        let out_seq = seq.wrapping_add(cur.seq_offset);
+        let newer = match self.mark {
+            None => true,
+            Some(m) => (out_seq.wrapping_sub(m.seq) as i16) > 0,
+        };
+        if newer {
+            self.mark = Some(OutputMark {
+                seq: out_seq,
+                ts: ts.wrapping_add(cur.ts_offset),
+                at_ns,
+            });
+        }
+    }
+
     /// Packets forwarded so far.
     #[must_use]
     pub fn forwarded(&self) -> u64 {
@@ -339,6 +392,33 @@ mod tests {
         let n = w.write(&[0xD5; 160], &mut buf).unwrap();
         buf.truncate(n);
         buf
+    }
+
+    #[test]
+    fn packets_rewritten_elsewhere_move_the_rebase_point() {
+        let mut rw = StreamRewriter::new(RewriterConfig::new(SsrcMode::Fixed(0xAAAA), 8000));
+        assert_eq!(rw.steady(), None);
+        let mut p = packet(0, 100, 16_000, 1);
+        rw.rewrite(&mut p, 0).unwrap();
+        let steady = rw.steady().unwrap();
+        assert_eq!(
+            steady,
+            SteadyRewrite {
+                in_ssrc: 1,
+                out_ssrc: 0xAAAA,
+                seq_offset: 0,
+                ts_offset: 0
+            }
+        );
+        // 50 more packets went out elsewhere, the last one seq 150 at 1 s.
+        rw.absorb(50, 150, 24_000, 1000 * MS);
+        assert_eq!(rw.forwarded(), 51);
+        // A new source 20 ms later continues after 150, not after 100.
+        let mut q = packet(0, 7, 999, 2);
+        rw.rewrite(&mut q, 1020 * MS).unwrap();
+        let out = RtpPacket::parse(&q).unwrap();
+        assert_eq!(out.sequence(), 151);
+        assert_eq!(out.timestamp(), 24_000 + 160);
     }
 
     fn fields(buf: &[u8]) -> (bool, u8, u16, u32, u32) {

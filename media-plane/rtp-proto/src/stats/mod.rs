@@ -4,4 +4,6 @@ pub mod quality;
 mod recv;
 
 pub use quality::{Codec, Quality};
-pub use recv::{RecvStats, SeqOutcome, StreamStats, MAX_DROPOUT, MAX_MISORDER, MIN_SEQUENTIAL};
+pub use recv::{
+    Continuation, RecvStats, SeqOutcome, StreamStats, MAX_DROPOUT, MAX_MISORDER, MIN_SEQUENTIAL,
+};

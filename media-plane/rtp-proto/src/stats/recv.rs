@@ -107,6 +107,20 @@ impl StreamStats {
     }
 }
 
+/// Where a stream's statistics stand, for a forwarder that counts the next packets
+/// elsewhere; see [`RecvStats::continuation`] and [`RecvStats::absorb`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Continuation {
+    /// Extended highest sequence number (cycles in the bits above 16).
+    pub highest_seq_ext: u64,
+    /// Arrival time of the last counted packet (the same clock as `on_packet`'s).
+    pub last_arrival_ns: u64,
+    /// Its RTP timestamp.
+    pub last_ts: u32,
+    /// Interarrival jitter in timestamp units.
+    pub jitter: f64,
+}
+
 /// Receive-side state of one RTP stream (one SSRC).
 ///
 /// Fixed size, no allocation: safe to keep one per stream on the media path.
@@ -283,6 +297,47 @@ impl RecvStats {
         }
     }
 
+    /// Where a forwarder outside these statistics (the kernel's) should continue from:
+    /// the extended highest sequence number, the last counted packet's arrival and RTP
+    /// timestamp, and the jitter in timestamp units. `None` before the source is valid.
+    #[must_use]
+    pub fn continuation(&self) -> Option<Continuation> {
+        let (arrival_ns, ts) = self.last?;
+        if !self.started || self.probation != 0 {
+            return None;
+        }
+        Some(Continuation {
+            highest_seq_ext: self.cycles + u64::from(self.max_seq),
+            last_arrival_ns: arrival_ns,
+            last_ts: ts,
+            jitter: self.jitter,
+        })
+    }
+
+    /// Takes in `packets` in-order packets (`bytes` of payload) counted elsewhere from
+    /// [`RecvStats::continuation`], which ended at `end` (its highest sequence number, last
+    /// packet and jitter). Older sequence numbers than `end`'s highest arriving later
+    /// count as reordered.
+    pub fn absorb(&mut self, packets: u64, bytes: u64, end: Continuation) {
+        let ext = self.cycles + u64::from(self.max_seq);
+        if packets == 0 || end.highest_seq_ext <= ext {
+            return;
+        }
+        let advance = end.highest_seq_ext - ext;
+        self.history = if advance >= u64::from(HISTORY) {
+            1
+        } else {
+            (self.history << advance) | 1
+        };
+        self.cycles = end.highest_seq_ext & !(SEQ_MOD - 1);
+        self.max_seq = (end.highest_seq_ext & (SEQ_MOD - 1)) as u16;
+        self.received += packets;
+        self.packets += packets;
+        self.bytes += bytes;
+        self.jitter = end.jitter;
+        self.last = Some((end.last_arrival_ns, end.last_ts));
+    }
+
     /// Arrival time of the last counted packet, if any.
     #[must_use]
     pub fn last_arrival_ns(&self) -> Option<u64> {
@@ -401,6 +456,64 @@ mod tests {
                 stats.on_packet(s, ts, u64::from(s) * 20 * MS, 160)
             })
             .collect()
+    }
+
+    #[test]
+    fn packets_counted_elsewhere_are_absorbed_as_if_seen_here() {
+        // 65530.. wraps: the second half (with one packet lost) is counted elsewhere.
+        let seqs: Vec<u16> = (0..40u16).map(|i| 65530u16.wrapping_add(i)).collect();
+        let (here, there) = seqs.split_at(10);
+        let mut direct = RecvStats::with_probation(8000, 1);
+        let mut split = RecvStats::with_probation(8000, 1);
+        let arrive = |s: u16| (u64::from(s.wrapping_sub(65530)) * 20 + 3) * MS;
+        for &s in here {
+            let ts = u32::from(s).wrapping_mul(160);
+            direct.on_packet(s, ts, arrive(s), 160);
+            split.on_packet(s, ts, arrive(s), 160);
+        }
+        let start = split.continuation().unwrap();
+        let mut counted = 0;
+        for &s in there.iter().filter(|&&s| s != 5) {
+            direct.on_packet(s, u32::from(s).wrapping_mul(160), arrive(s), 160);
+            counted += 1;
+        }
+        let last = *there.last().unwrap();
+        let direct_now = direct.snapshot();
+        split.absorb(
+            counted,
+            counted * 160,
+            Continuation {
+                highest_seq_ext: start.highest_seq_ext + there.len() as u64,
+                last_arrival_ns: arrive(last),
+                last_ts: u32::from(last).wrapping_mul(160),
+                jitter: direct_now.jitter_ms * 8.0,
+            },
+        );
+        let split_now = split.snapshot();
+        assert_eq!(split_now.packets, direct_now.packets);
+        assert_eq!(split_now.bytes, direct_now.bytes);
+        assert_eq!(split_now.expected, direct_now.expected);
+        assert_eq!(split_now.lost, 1);
+        assert_eq!(split_now.highest_seq_ext, direct_now.highest_seq_ext);
+        // The lost packet arriving late counts as reordered, and the next one in order.
+        assert_eq!(
+            split.on_packet(5, 5 * 160, arrive(5), 160),
+            SeqOutcome::Reordered
+        );
+        let next = last.wrapping_add(1);
+        assert_eq!(
+            split.on_packet(next, u32::from(next).wrapping_mul(160), arrive(next), 160),
+            SeqOutcome::InOrder
+        );
+        assert_eq!(split.snapshot().lost, 0);
+    }
+
+    #[test]
+    fn nothing_continues_before_a_valid_source() {
+        let mut st = RecvStats::new(8000);
+        assert_eq!(st.continuation(), None);
+        st.on_packet(1, 160, MS, 160);
+        assert_eq!(st.continuation(), None, "still on probation");
     }
 
     #[test]
