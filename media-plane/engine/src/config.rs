@@ -35,6 +35,24 @@ pub struct EngineConfig {
     /// core carrying many calls pays for one sleep and one wake-up per interval instead of
     /// one per packet, at the price of up to this much added delay.
     pub wake_interval: Duration,
+    /// Whether plain RTP directions are forwarded in the kernel (`warden-kfwd`).
+    pub kernel_forwarding: KernelForwarding,
+    /// Interfaces the forwarding program attaches to (empty: every interface present at
+    /// start).
+    pub kernel_interfaces: Vec<String>,
+}
+
+/// In-kernel forwarding of plain RTP directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelForwarding {
+    /// Every packet is relayed by the media cores.
+    Off,
+    /// Used when the kernel allows it (Linux 6.6, `CAP_BPF` and `CAP_NET_ADMIN`);
+    /// otherwise the cores relay everything, with one warning at start.
+    #[default]
+    Auto,
+    /// Used, and the media plane does not start without it.
+    Required,
 }
 
 /// Longest allowed [`EngineConfig::wake_interval`]: one 20 ms packet time.
@@ -57,6 +75,8 @@ impl EngineConfig {
             recording_dir: PathBuf::from("data/recordings"),
             prompts_dir: None,
             wake_interval: Duration::from_millis(1),
+            kernel_forwarding: KernelForwarding::Auto,
+            kernel_interfaces: Vec::new(),
         }
     }
 
@@ -107,6 +127,11 @@ impl EngineConfig {
     }
 
     /// The even RTP ports of core `index` (a contiguous share of the range).
+    /// Port pairs of all cores together.
+    pub(crate) fn port_pairs(&self) -> usize {
+        port_pairs(self.rtp_ports).count()
+    }
+
     pub(crate) fn core_ports(&self, index: usize) -> Vec<u16> {
         let all: Vec<u16> = port_pairs(self.rtp_ports).collect();
         let n = self.cores.len().max(1);

@@ -18,6 +18,7 @@ use warden_shared::{
 };
 
 use crate::endpoint::{Endpoint, EndpointTable, PortPool};
+use crate::kernel::Kernel;
 use crate::load::{CoreLoad, DropReason, LocalCounters};
 use crate::notify::Notifier;
 use crate::playback::{Playbacks, Prompts};
@@ -64,6 +65,8 @@ pub(crate) struct CoreSetup {
     pub(crate) recording_dir: PathBuf,
     /// Prompts loaded at start.
     pub(crate) prompts: Arc<Prompts>,
+    /// The in-kernel forwarder, when it runs.
+    pub(crate) kernel: Option<Arc<warden_kfwd::Forwarder>>,
 }
 
 /// How long a core that woke at `woke` sleeps at `now` before waiting `timeout_ms` (0: do
@@ -143,6 +146,10 @@ pub(crate) struct Core {
     next_tick: Option<Instant>,
     /// Endpoints bridged in transcoding mode and their frame schedule.
     xcode: XcodeSet,
+    /// In-kernel forwarding, when it runs.
+    kernel: Option<Kernel>,
+    /// Endpoints whose received direction is due to be offered to the kernel.
+    offers: Vec<u32>,
 }
 
 impl Core {
@@ -191,6 +198,8 @@ impl Core {
             prompts: setup.prompts,
             next_tick: None,
             xcode,
+            kernel: setup.kernel.map(|fwd| Kernel::new(fwd, now, setup.bind)),
+            offers: Vec::with_capacity(BATCH),
         })
     }
 
@@ -334,6 +343,8 @@ impl Core {
                 counters: &mut self.counters,
                 notifier: &mut self.notifier,
                 recorders: &mut self.recorders,
+                kernel: self.kernel.as_ref(),
+                offers: &mut self.offers,
                 now,
                 now_ns,
             };
@@ -345,6 +356,11 @@ impl Core {
             self.counters.bytes_out += flushed.bytes as u64;
             self.counters
                 .drop_many(DropReason::SendFailed, flushed.failed as u64);
+            if let Some(kernel) = &self.kernel {
+                for slot in self.offers.drain(..) {
+                    kernel.offer(&mut self.table, slot, &mut self.counters);
+                }
+            }
             if n < BATCH {
                 return;
             }
@@ -385,6 +401,14 @@ impl Core {
 
     fn apply(&mut self, command: Command, now: Instant) -> Flow {
         tracing::debug!(core = self.index, ?command, "media command");
+        if let Some(kernel) = &self.kernel {
+            // Whatever the command changes, the core relays it from here on.
+            for handle in crate::kernel::touched(&command).into_iter().flatten() {
+                if self.table.contains(handle) {
+                    kernel.take_back_pair(&mut self.table, handle.slot, &mut self.counters);
+                }
+            }
+        }
         if let Some(result) = self.apply_media_op(command, now) {
             self.reply(command.request_id(), result);
             return Flow::Continue;
@@ -436,11 +460,11 @@ impl Core {
                 self.reply(req, result);
             }
             Command::QueryStats { req, endpoint } => {
-                let event = match self.table.get(endpoint) {
-                    Some(ep) => Event::Stats {
+                let event = match self.stats_of(endpoint) {
+                    Some(stats) => Event::Stats {
                         req,
                         endpoint,
-                        stats: ep.stats(),
+                        stats,
                     },
                     None => Event::Failed {
                         req,
@@ -479,7 +503,7 @@ impl Core {
 
     fn create_endpoint(&mut self, now: Instant) -> Result<(EndpointHandle, SocketAddr), ErrorCode> {
         let (idx, port, rtp, rtcp) = self.pool.allocate(self.bind)?;
-        let endpoint = Endpoint::new(rtp, rtcp, idx, now, self.next_ssrc());
+        let endpoint = Endpoint::new(rtp, rtcp, idx, port, now, self.next_ssrc());
         let (rtp_fd, rtcp_fd) = (endpoint.rtp_fd, endpoint.rtcp_fd);
         let Some(handle) = self.table.insert(endpoint) else {
             self.pool.release(idx);
@@ -631,6 +655,9 @@ impl Core {
         if !self.table.contains(endpoint) {
             return Err(ErrorCode::UnknownEndpoint);
         }
+        if let Some(kernel) = &self.kernel {
+            kernel.take_back_pair(&mut self.table, endpoint.slot, &mut self.counters);
+        }
         let _ = self.unbridge(endpoint);
         let _ = self.stop_recording(endpoint);
         self.end_playback(endpoint, true);
@@ -668,7 +695,14 @@ impl Core {
             if ep.remote.is_none() || ep.timeout_reported || !ep.direction.receives() {
                 continue;
             }
-            let idle = now.saturating_duration_since(ep.last_rx);
+            let mut idle = now.saturating_duration_since(ep.last_rx);
+            if idle >= self.rtp_timeout {
+                // The kernel may have heard the sender since.
+                if let Some(heard) = self.kernel.as_ref().and_then(|k| k.last_rx(ep)) {
+                    ep.last_rx = ep.last_rx.max(heard);
+                    idle = now.saturating_duration_since(ep.last_rx);
+                }
+            }
             if idle >= self.rtp_timeout {
                 ep.timeout_reported = true;
                 self.notifier.send(&Event::RtpTimeout {
@@ -680,14 +714,28 @@ impl Core {
     }
 
     fn report_stats(&mut self) {
-        for (handle, ep) in self.table.iter_mut() {
-            if ep.remote.is_some() {
+        let handles: Vec<EndpointHandle> = self
+            .table
+            .iter_mut()
+            .filter(|(_, ep)| ep.remote.is_some())
+            .map(|(h, _)| h)
+            .collect();
+        for handle in handles {
+            if let Some(stats) = self.stats_of(handle) {
                 self.notifier.send(&Event::Stats {
                     req: RequestId::UNSOLICITED,
                     endpoint: handle,
-                    stats: ep.stats(),
+                    stats,
                 });
             }
+        }
+    }
+
+    /// An endpoint's statistics, with what the kernel forwarded for it so far.
+    fn stats_of(&self, handle: EndpointHandle) -> Option<warden_shared::StreamStats> {
+        match &self.kernel {
+            Some(kernel) => kernel.stats(&self.table, handle),
+            None => self.table.get(handle).map(|ep| ep.stats()),
         }
     }
 }

@@ -80,6 +80,12 @@ pub(crate) struct Endpoint {
     pub(crate) replaced_while_playing: u64,
     /// Transcoding state when bridged in transcoding mode (decodes what this party sends).
     pub(crate) xcode: Option<Box<crate::transcode::Xcode>>,
+    /// The RTP port (what the kernel's forwarder keys this endpoint's flow on).
+    pub(crate) rtp_port: u16,
+    /// What this endpoint receives is forwarded in the kernel (see `core/kernel.rs`).
+    pub(crate) in_kernel: Option<crate::kernel::InKernel>,
+    /// RTP packets still to relay here before the direction is offered to the kernel.
+    pub(crate) kernel_countdown: u16,
     // The sockets are declared last: they close when the endpoint is dropped.
     _rtp: socket2::Socket,
     _rtcp: socket2::Socket,
@@ -91,6 +97,7 @@ impl Endpoint {
         rtp: socket2::Socket,
         rtcp: socket2::Socket,
         port_index: usize,
+        rtp_port: u16,
         now: Instant,
         out_ssrc: u32,
     ) -> Self {
@@ -126,6 +133,9 @@ impl Endpoint {
             playing: false,
             replaced_while_playing: 0,
             xcode: None,
+            rtp_port,
+            in_kernel: None,
+            kernel_countdown: crate::kernel::WARM_UP,
             _rtp: rtp,
             _rtcp: rtcp,
         }
@@ -183,7 +193,18 @@ impl Endpoint {
     }
 
     pub(crate) fn stats(&self) -> StreamStats {
-        let snap = self.recv.snapshot();
+        self.stats_with(&self.recv, 0, 0)
+    }
+
+    /// [`Endpoint::stats`] with `recv` standing for the receive statistics, and
+    /// `extra_sent` packets (`extra_bytes` of payload) sent besides those counted here.
+    pub(crate) fn stats_with(
+        &self,
+        recv: &RecvStats,
+        extra_sent: u64,
+        extra_bytes: u64,
+    ) -> StreamStats {
+        let snap = recv.snapshot();
         let packets = self.prior_packets + snap.packets;
         let lost = self.prior_lost + snap.lost;
         let (r, mos) = if packets == 0 {
@@ -214,8 +235,8 @@ impl Endpoint {
             ssrc: self.ssrc.unwrap_or(0),
             r_factor_x100: (r * 100.0).round() as u16,
             mos_x100: (mos * 100.0).round() as u16,
-            packets_sent: self.packets_sent,
-            bytes_sent: self.bytes_sent,
+            packets_sent: self.packets_sent + extra_sent,
+            bytes_sent: self.bytes_sent + extra_bytes,
             rtcp_received: self.rtcp_received,
             rtcp_sent: self.rtcp_sent,
             dropped_malformed: self.dropped_malformed,
@@ -300,6 +321,10 @@ impl EndpointTable {
     }
 
     #[inline]
+    pub(crate) fn get_slot(&self, slot: u32) -> Option<&Endpoint> {
+        self.slots.get(slot as usize)?.endpoint.as_ref()
+    }
+
     pub(crate) fn slot_mut(&mut self, slot: u32) -> Option<&mut Endpoint> {
         self.slots.get_mut(slot as usize)?.endpoint.as_mut()
     }
@@ -402,7 +427,7 @@ mod tests {
 
     fn endpoint(pool: &mut PortPool) -> Endpoint {
         let (idx, _, rtp, rtcp) = pool.allocate("127.0.0.1".parse().unwrap()).unwrap();
-        Endpoint::new(rtp, rtcp, idx, Instant::now(), 0x1234)
+        Endpoint::new(rtp, rtcp, idx, 30000, Instant::now(), 0x1234)
     }
 
     fn free_pool(n: usize, offset: u16) -> PortPool {

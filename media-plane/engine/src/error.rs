@@ -38,6 +38,9 @@ pub enum MediaError {
         /// What failed.
         reason: String,
     },
+    /// In-kernel forwarding is required and the kernel refused it.
+    #[error("in-kernel forwarding is required but unavailable: {0}")]
+    Kernel(#[source] warden_kfwd::KfwdError),
     /// The core's command ring is full: back off and retry (nothing was queued).
     #[error("command ring of media core {core} is full")]
     RingFull {

@@ -106,6 +106,7 @@ impl MediaPlane {
             bad_events: AtomicU64::new(0),
         });
         let prompts = Arc::new(Prompts::load(config.prompts_dir.as_deref()));
+        let kernel = crate::kernel::start(&config)?;
         let mut cores = Vec::with_capacity(config.cores.len());
         let mut consumers = Vec::with_capacity(config.cores.len());
         let mut readiness = Vec::with_capacity(config.cores.len());
@@ -132,6 +133,7 @@ impl MediaPlane {
                 event_bell: bell.clone(),
                 recording_dir: config.recording_dir.clone(),
                 prompts: prompts.clone(),
+                kernel: kernel.clone(),
             };
             let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
             let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))

@@ -12,6 +12,7 @@ mod endpoint;
 mod error;
 mod handle;
 mod ids;
+mod kernel;
 mod load;
 mod memlock;
 mod notify;
@@ -24,7 +25,7 @@ mod timers;
 mod transcode;
 mod writer;
 
-pub use config::{default_cores, EngineConfig, MAX_WAKE_INTERVAL};
+pub use config::{default_cores, EngineConfig, KernelForwarding, MAX_WAKE_INTERVAL};
 pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};

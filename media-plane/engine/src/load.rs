@@ -87,6 +87,10 @@ pub struct CoreLoad {
     xcode_encoded: AtomicU64,
     xcode_concealed: AtomicU64,
     xcode_dropped: AtomicU64,
+    kernel_handoffs: AtomicU64,
+    kernel_packets: AtomicU64,
+    kernel_bytes: AtomicU64,
+    kernel_errors: AtomicU64,
 }
 
 /// A point-in-time copy of a core's counters.
@@ -131,6 +135,14 @@ pub struct CoreLoadSnapshot {
     /// Packets a transcoding bridge did not play (not voice nor telephone-event, refused
     /// by the jitter buffer) and frames lost to codec errors.
     pub xcode_dropped: u64,
+    /// Directions handed to the kernel's forwarder.
+    pub kernel_handoffs: u64,
+    /// RTP packets the kernel forwarded (counted when a direction is taken back).
+    pub kernel_packets: u64,
+    /// Their payload bytes.
+    pub kernel_bytes: u64,
+    /// Flow-map operations that failed (map full or gone).
+    pub kernel_errors: u64,
 }
 
 impl CoreLoadSnapshot {
@@ -172,6 +184,10 @@ impl CoreLoad {
             xcode_encoded: self.xcode_encoded.load(Relaxed),
             xcode_concealed: self.xcode_concealed.load(Relaxed),
             xcode_dropped: self.xcode_dropped.load(Relaxed),
+            kernel_handoffs: self.kernel_handoffs.load(Relaxed),
+            kernel_packets: self.kernel_packets.load(Relaxed),
+            kernel_bytes: self.kernel_bytes.load(Relaxed),
+            kernel_errors: self.kernel_errors.load(Relaxed),
         }
     }
 }
@@ -197,6 +213,10 @@ pub(crate) struct LocalCounters {
     pub(crate) xcode_encoded: u64,
     pub(crate) xcode_concealed: u64,
     pub(crate) xcode_dropped: u64,
+    pub(crate) kernel_handoffs: u64,
+    pub(crate) kernel_packets: u64,
+    pub(crate) kernel_bytes: u64,
+    pub(crate) kernel_errors: u64,
 }
 
 impl LocalCounters {
@@ -231,6 +251,10 @@ impl LocalCounters {
         shared.xcode_encoded.store(self.xcode_encoded, Relaxed);
         shared.xcode_concealed.store(self.xcode_concealed, Relaxed);
         shared.xcode_dropped.store(self.xcode_dropped, Relaxed);
+        shared.kernel_handoffs.store(self.kernel_handoffs, Relaxed);
+        shared.kernel_packets.store(self.kernel_packets, Relaxed);
+        shared.kernel_bytes.store(self.kernel_bytes, Relaxed);
+        shared.kernel_errors.store(self.kernel_errors, Relaxed);
     }
 }
 

@@ -9,6 +9,7 @@ use warden_rtp_proto::{classify, LatchDecision, PacketKind, RtcpCompound, RtpPac
 use warden_shared::{EndpointHandle, Event};
 
 use crate::endpoint::EndpointTable;
+use crate::kernel::Kernel;
 use crate::load::{DropReason, LocalCounters};
 use crate::notify::Notifier;
 use crate::record::Recorders;
@@ -20,6 +21,10 @@ pub(crate) struct PacketPath<'a> {
     pub(crate) counters: &'a mut LocalCounters,
     pub(crate) notifier: &'a mut Notifier,
     pub(crate) recorders: &'a mut Recorders,
+    /// In-kernel forwarding, when it runs.
+    pub(crate) kernel: Option<&'a Kernel>,
+    /// Endpoints whose received direction is due to be offered to the kernel.
+    pub(crate) offers: &'a mut Vec<u32>,
     pub(crate) now: Instant,
     /// `now` in nanoseconds since the core started (arrival time for jitter and latching).
     pub(crate) now_ns: u64,
@@ -93,9 +98,34 @@ impl PacketPath<'_> {
         self.counters.packets_in += 1;
         self.counters.bytes_in += len as u64;
         let inspected = inspect(bytes, truncated, on_rtcp_port);
-        let Some(peer) = self.accept(handle, on_rtcp_port, src, inspected, bytes) else {
+        let is_rtp = matches!(inspected, Inspected::Rtp(_));
+        if let Some(kernel) = self.kernel {
+            // RTP of a direction the kernel has that came here anyway (a new SSRC,
+            // reordering, ...): the core takes the direction back before it counts it.
+            let in_kernel = self.table.get_slot(handle.slot).is_some_and(|a| {
+                a.in_kernel.is_some() && is_rtp && a.rtp_latch.latched_source() == src
+            });
+            if in_kernel {
+                kernel.take_back(self.table, handle.slot, self.counters);
+            }
+        }
+        let mut newly_latched = false;
+        let Some(peer) = self.accept(
+            handle,
+            on_rtcp_port,
+            src,
+            inspected,
+            bytes,
+            &mut newly_latched,
+        ) else {
             return;
         };
+        if newly_latched {
+            if let Some(kernel) = self.kernel {
+                // Either direction's rule names the old address.
+                kernel.take_back_pair(self.table, handle.slot, self.counters);
+            }
+        }
         if self.transcoded(
             batch,
             i,
@@ -130,6 +160,13 @@ impl PacketPath<'_> {
                     Ok(outcome) if outcome.is_forwarded() => {
                         b.packets_sent += 1;
                         b.bytes_sent += info.payload_len as u64;
+                        if self.kernel.is_some() && a.in_kernel.is_none() {
+                            a.kernel_countdown = a.kernel_countdown.saturating_sub(1);
+                            if a.kernel_countdown == 0 {
+                                a.kernel_countdown = crate::kernel::WARM_UP;
+                                self.offers.push(handle.slot);
+                            }
+                        }
                         Some((b.rtp_fd, dest))
                     }
                     Ok(_) => {
@@ -164,6 +201,7 @@ impl PacketPath<'_> {
         src: Option<SocketAddr>,
         inspected: Inspected,
         bytes: &[u8],
+        newly_latched: &mut bool,
     ) -> Option<u32> {
         let a = self.table.slot_mut(handle.slot)?;
         let (src, ssrc) = match (src, inspected) {
@@ -189,11 +227,14 @@ impl PacketPath<'_> {
                 tracing::trace!(%src, "packet from stranger dropped");
                 return None;
             }
-            LatchDecision::AcceptNewlyLatched => self.notifier.send(&Event::FirstPacket {
-                endpoint: handle,
-                source: src,
-                rtcp: on_rtcp_port,
-            }),
+            LatchDecision::AcceptNewlyLatched => {
+                *newly_latched = !on_rtcp_port;
+                self.notifier.send(&Event::FirstPacket {
+                    endpoint: handle,
+                    source: src,
+                    rtcp: on_rtcp_port,
+                });
+            }
             LatchDecision::Accept => {}
         }
         a.last_rx = self.now;

@@ -1,0 +1,342 @@
+//! The media core's side of in-kernel forwarding (`warden-kfwd`).
+//!
+//! A core relays the first [`WARM_UP`] RTP packets of every direction itself: that latches
+//! the sender, fixes the SSRC and its rewrite, and validates the statistics. It then
+//! offers the direction to the kernel when it is plain: bridged, not transcoded, recorded,
+//! DTMF-tapped or overridden by a prompt, and sendrecv on both sides. From then on the
+//! kernel rewrites and forwards that direction's RTP, and counts it.
+//!
+//! The core takes a direction back before anything changes it: a command naming either
+//! endpoint, a packet of the direction that reached the core anyway (RTCP excepted: a new
+//! SSRC, reordering), a new latch on either side, or the endpoint's end. Taking back
+//! reads the kernel's counters and folds them into the endpoint's statistics and the
+//! peer's rewriter, so what the control plane sees is the same either way.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use warden_kfwd::{FlowKey, Forwarder, Rule, Seed, NO_PT};
+use warden_rtp_proto::Continuation;
+use warden_shared::{Command, Direction, EndpointHandle, StreamStats};
+
+use crate::config::{EngineConfig, KernelForwarding};
+use crate::endpoint::{Endpoint, EndpointTable};
+use crate::error::MediaError;
+use crate::load::LocalCounters;
+
+/// RTP packets a direction is relayed by the core before it is offered to the kernel
+/// (and again after the core took it back).
+pub(crate) const WARM_UP: u16 = 25;
+/// Payload types never taken by the kernel: with rtcp-mux, RTCP's packet types read as
+/// these (RFC 5761 §4).
+const RTCP_RANGE: std::ops::RangeInclusive<usize> = 64..=95;
+
+/// A direction the kernel forwards: what the endpoint receives goes to its peer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InKernel {
+    key: FlowKey,
+    /// The latched sender, as the core knows it.
+    source: SocketAddr,
+    peer: u32,
+    /// Extended highest sequence number when handed over.
+    seed_ext: u64,
+}
+
+/// A core's handle on the process's forwarder.
+pub(crate) struct Kernel {
+    fwd: Arc<Forwarder>,
+    /// The core's epoch, and `CLOCK_MONOTONIC` (the kernel's clock) at that instant.
+    epoch: Instant,
+    mono_epoch_ns: u64,
+    /// The address relayed packets are sent from, when the core binds one.
+    source_ip: Option<Ipv4Addr>,
+}
+
+fn v4(addr: SocketAddr) -> Option<SocketAddrV4> {
+    match addr {
+        SocketAddr::V4(a) => Some(a),
+        SocketAddr::V6(a) => a
+            .ip()
+            .to_ipv4_mapped()
+            .map(|ip| SocketAddrV4::new(ip, a.port())),
+    }
+}
+
+impl Kernel {
+    pub(crate) fn new(fwd: Arc<Forwarder>, epoch: Instant, bind: IpAddr) -> Self {
+        let mono_epoch_ns = warden_kfwd::monotonic_ns()
+            .saturating_sub(epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
+        let source_ip = match bind {
+            IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+            _ => None,
+        };
+        Self {
+            fwd,
+            epoch,
+            mono_epoch_ns,
+            source_ip,
+        }
+    }
+
+    /// Hands the direction endpoint `slot` receives to the kernel, when it is plain.
+    /// Returns whether it did.
+    pub(crate) fn offer(
+        &self,
+        table: &mut EndpointTable,
+        slot: u32,
+        counters: &mut LocalCounters,
+    ) -> bool {
+        let Some(peer) = table.slot_mut(slot).and_then(|a| a.peer) else {
+            return false;
+        };
+        let Some((a, b)) = table.pair_mut(slot, peer) else {
+            return false;
+        };
+        let Some((key, source, rule, seed_ext)) = self.rule(a, b, peer, slot) else {
+            a.kernel_countdown = WARM_UP;
+            return false;
+        };
+        match self.fwd.insert(key, &rule) {
+            Ok(()) => {
+                a.in_kernel = Some(InKernel {
+                    key,
+                    source,
+                    peer,
+                    seed_ext,
+                });
+                counters.kernel_handoffs += 1;
+                true
+            }
+            Err(error) => {
+                counters.kernel_errors += 1;
+                // Not again for a long while (the map is likely full).
+                a.kernel_countdown = u16::MAX;
+                tracing::debug!(%error, "direction not handed to the kernel");
+                false
+            }
+        }
+    }
+
+    /// The rule for a→b, when the direction is plain.
+    fn rule(
+        &self,
+        a: &Endpoint,
+        b: &Endpoint,
+        b_slot: u32,
+        a_slot: u32,
+    ) -> Option<(FlowKey, SocketAddr, Rule, u64)> {
+        let plain = a.in_kernel.is_none()
+            && b.peer == Some(a_slot)
+            && a.peer == Some(b_slot)
+            && a.remote.is_some()
+            && a.direction == Direction::SendRecv
+            && b.direction == Direction::SendRecv
+            && a.dtmf.is_none()
+            && a.tap.is_none()
+            && a.xcode.is_none()
+            && b.xcode.is_none()
+            && !b.playing;
+        if !plain {
+            return None;
+        }
+        let source = a.rtp_latch.latched_source()?;
+        let destination = v4(b.rtp_destination()?)?;
+        let steady = b.out.steady()?;
+        if Some(steady.in_ssrc) != a.ssrc {
+            return None;
+        }
+        let cont = a.recv.continuation()?;
+        let mut payload_types = [NO_PT; 128];
+        let map = &b.out.config().payload_types;
+        for (pt, out) in payload_types.iter_mut().enumerate() {
+            if RTCP_RANGE.contains(&pt) {
+                continue;
+            }
+            if let Some(mapped) = map.get(pt as u8) {
+                *out = mapped;
+            }
+        }
+        let key = FlowKey {
+            source: v4(source)?,
+            local_port: a.rtp_port,
+        };
+        let rule = Rule {
+            in_ssrc: steady.in_ssrc,
+            out_ssrc: steady.out_ssrc,
+            seq_offset: steady.seq_offset,
+            ts_offset: steady.ts_offset,
+            clock_rate: a.clock_rate(),
+            source_ip: self.source_ip,
+            source_port: b.rtp_port,
+            destination,
+            remote: !destination.ip().is_loopback(),
+            payload_types,
+            seed: Seed {
+                highest_seq_ext: cont.highest_seq_ext as u32,
+                last_arrival_ns: self.mono_epoch_ns + cont.last_arrival_ns,
+                last_ts: cont.last_ts,
+                jitter_x16: (cont.jitter * 16.0).clamp(0.0, f64::from(u32::MAX)) as u32,
+            },
+        };
+        Some((key, source, rule, cont.highest_seq_ext))
+    }
+
+    /// Takes back the direction endpoint `slot` receives, if the kernel has it, folding
+    /// what the kernel counted into the endpoint and its peer.
+    pub(crate) fn take_back(
+        &self,
+        table: &mut EndpointTable,
+        slot: u32,
+        counters: &mut LocalCounters,
+    ) {
+        let Some(a) = table.slot_mut(slot) else {
+            return;
+        };
+        let Some(ik) = a.in_kernel.take() else {
+            return;
+        };
+        a.kernel_countdown = WARM_UP;
+        let state = match self.fwd.remove(ik.key) {
+            Ok(Some(state)) if state.packets > 0 => state,
+            Ok(_) => return,
+            Err(error) => {
+                counters.kernel_errors += 1;
+                tracing::debug!(%error, "taking a direction back from the kernel failed");
+                return;
+            }
+        };
+        let at_ns = state.last_arrival_ns.saturating_sub(self.mono_epoch_ns);
+        let end_ext =
+            ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
+        a.recv.absorb(
+            state.packets,
+            state.payload_bytes,
+            Continuation {
+                highest_seq_ext: end_ext,
+                last_arrival_ns: at_ns,
+                last_ts: state.last_ts,
+                jitter: f64::from(state.jitter_x16) / 16.0,
+            },
+        );
+        a.last_rx = a.last_rx.max(self.epoch + Duration::from_nanos(at_ns));
+        if let Some(ssrc) = a.ssrc {
+            // The sender was heard until `at_ns`: the latch must not think it silent.
+            let _ = a.rtp_latch.on_packet(ik.source, ssrc, at_ns);
+        }
+        counters.kernel_packets += state.packets;
+        counters.kernel_bytes += state.payload_bytes;
+        if let Some(b) = table.slot_mut(ik.peer) {
+            b.out
+                .absorb(state.packets, end_ext as u16, state.last_ts, at_ns);
+            b.packets_sent += state.packets;
+            b.bytes_sent += state.payload_bytes;
+        }
+    }
+
+    /// Takes back both directions of `slot`'s bridge.
+    pub(crate) fn take_back_pair(
+        &self,
+        table: &mut EndpointTable,
+        slot: u32,
+        counters: &mut LocalCounters,
+    ) {
+        let peer = table.slot_mut(slot).and_then(|a| a.peer);
+        self.take_back(table, slot, counters);
+        if let Some(peer) = peer {
+            self.take_back(table, peer, counters);
+        }
+    }
+
+    /// The endpoint's statistics including what the kernel counted so far for it (what it
+    /// receives) and for its peer (what it sends), leaving both directions in the kernel.
+    pub(crate) fn stats(
+        &self,
+        table: &EndpointTable,
+        handle: EndpointHandle,
+    ) -> Option<StreamStats> {
+        let a = table.get(handle)?;
+        let mut recv = a.recv.clone();
+        if let Some(ik) = a.in_kernel {
+            if let Ok(Some(state)) = self.fwd.peek(ik.key) {
+                let end_ext =
+                    ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
+                recv.absorb(
+                    state.packets,
+                    state.payload_bytes,
+                    Continuation {
+                        highest_seq_ext: end_ext,
+                        last_arrival_ns: state.last_arrival_ns.saturating_sub(self.mono_epoch_ns),
+                        last_ts: state.last_ts,
+                        jitter: f64::from(state.jitter_x16) / 16.0,
+                    },
+                );
+            }
+        }
+        let sent = a
+            .peer
+            .and_then(|p| table.get_slot(p))
+            .and_then(|b| b.in_kernel)
+            .and_then(|ik| self.fwd.peek(ik.key).ok().flatten())
+            .map_or((0, 0), |s| (s.packets, s.payload_bytes));
+        Some(a.stats_with(&recv, sent.0, sent.1))
+    }
+
+    /// When the kernel last forwarded a packet the endpoint received, if it has its
+    /// direction and forwarded any.
+    pub(crate) fn last_rx(&self, ep: &Endpoint) -> Option<Instant> {
+        let ik = ep.in_kernel?;
+        let state = self.fwd.peek(ik.key).ok().flatten()?;
+        (state.packets > 0).then(|| {
+            self.epoch
+                + Duration::from_nanos(state.last_arrival_ns.saturating_sub(self.mono_epoch_ns))
+        })
+    }
+}
+
+/// Loads and attaches the forwarder as `config` asks; `None` when it is off, or when it is
+/// optional and the kernel refused it.
+pub(crate) fn start(config: &EngineConfig) -> Result<Option<Arc<Forwarder>>, MediaError> {
+    if config.kernel_forwarding == KernelForwarding::Off {
+        return Ok(None);
+    }
+    let capacity = u32::try_from(config.port_pairs()).unwrap_or(u32::MAX);
+    let loaded = Forwarder::load(capacity).and_then(|mut fwd| {
+        fwd.attach(&config.kernel_interfaces)?;
+        Ok(fwd)
+    });
+    match (loaded, config.kernel_forwarding) {
+        (Ok(fwd), _) => {
+            let interfaces: Vec<&str> = fwd.interfaces().collect();
+            tracing::info!(?interfaces, flows = capacity, "in-kernel RTP forwarding on");
+            Ok(Some(Arc::new(fwd)))
+        }
+        (Err(error), KernelForwarding::Required) => Err(MediaError::Kernel(error)),
+        (Err(error), _) => {
+            tracing::warn!(%error, "in-kernel RTP forwarding unavailable, media cores relay everything");
+            Ok(None)
+        }
+    }
+}
+
+/// The endpoints a command changes (whose directions the core takes back first).
+pub(crate) fn touched(command: &Command) -> [Option<EndpointHandle>; 2] {
+    match *command {
+        Command::SetRemote { endpoint, .. }
+        | Command::Unbridge { endpoint, .. }
+        | Command::SetDirection { endpoint, .. }
+        | Command::Destroy { endpoint, .. }
+        | Command::SetDtmf { endpoint, .. }
+        | Command::StopRecording { endpoint, .. }
+        | Command::PlayPrompt { endpoint, .. }
+        | Command::PlayTone { endpoint, .. }
+        | Command::StopPlayback { endpoint, .. } => [Some(endpoint), None],
+        Command::Bridge { a, b, .. }
+        | Command::StartRecording { a, b, .. }
+        | Command::Transcode { a, b, .. } => [Some(a), Some(b)],
+        Command::CreateEndpoint { .. }
+        | Command::QueryStats { .. }
+        | Command::Shutdown { .. }
+        | Command::SetVoicePt { .. } => [None, None],
+    }
+}

@@ -1,0 +1,157 @@
+//! In-kernel forwarding through the media plane: after a short warm-up a call's RTP goes
+//! through the kernel and not the core, what the far phone gets is what the core would
+//! have sent, and the statistics count every packet either way.
+//!
+//! Needs Linux 6.6 with `CAP_BPF` and `CAP_NET_ADMIN`. Without them the tests say so and
+//! pass, unless `WARDEN_REQUIRE_BPF=1` (set by the project's test script).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::time::timeout;
+use warden_media::{default_cores, EngineConfig, KernelForwarding, MediaPlane};
+
+fn plane(ports: (u16, u16)) -> Option<MediaPlane> {
+    let required = std::env::var("WARDEN_REQUIRE_BPF").as_deref() == Ok("1");
+    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
+    cfg.bind = "127.0.0.1".parse().unwrap();
+    cfg.cores = vec![*default_cores().last().unwrap()];
+    cfg.rtp_ports = ports;
+    cfg.rtp_timeout = Duration::from_secs(5);
+    cfg.stats_interval = Duration::ZERO;
+    cfg.io_memory_bytes = 128 * 1024;
+    cfg.kernel_forwarding = KernelForwarding::Required;
+    cfg.kernel_interfaces = vec!["lo".into()];
+    match MediaPlane::start(cfg) {
+        Ok(p) => Some(p),
+        Err(e) if !required => {
+            eprintln!("skipped: in-kernel forwarding is unavailable here: {e}");
+            None
+        }
+        Err(e) => {
+            panic!("WARDEN_REQUIRE_BPF=1 and the media plane cannot forward in the kernel: {e}")
+        }
+    }
+}
+
+fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p[2..4].copy_from_slice(&seq.to_be_bytes());
+    p[4..8].copy_from_slice(&(u32::from(seq).wrapping_mul(160)).to_be_bytes());
+    p[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[seq as u8; 160]);
+    p
+}
+
+async fn recv(sock: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buf = vec![0u8; 2048];
+    let (n, from) = timeout(Duration::from_secs(2), sock.recv_from(&mut buf))
+        .await
+        .expect("a relayed packet within 2 s")
+        .unwrap();
+    buf.truncate(n);
+    (buf, from)
+}
+
+fn seq_of(p: &[u8]) -> u16 {
+    u16::from_be_bytes([p[2], p[3]])
+}
+
+fn ssrc_of(p: &[u8]) -> u32 {
+    u32::from_be_bytes([p[8], p[9], p[10], p[11]])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_rtp_goes_through_the_kernel_and_is_counted() {
+    let Some(plane) = plane((41600, 41699)) else {
+        return;
+    };
+    let (a, b, alice, bob) = support::bridged(&plane).await;
+    const N: u16 = 300;
+    let mut out_ssrcs = Vec::new();
+    let mut last_seq = None;
+    for seq in 1..=N {
+        alice.send_to(&rtp(seq, 0xA11CE), a.rtp).await.unwrap();
+        let (p, from) = recv(&bob).await;
+        assert_eq!(from, b.rtp, "sent from B's port");
+        assert_eq!(p.len(), 172);
+        assert_eq!(p[12], seq as u8, "payload of packet {seq}");
+        if let Some(prev) = last_seq {
+            assert_eq!(seq_of(&p), u16::wrapping_add(prev, 1), "continuous");
+        }
+        last_seq = Some(seq_of(&p));
+        out_ssrcs.push(ssrc_of(&p));
+        // Bob talks back so both directions run.
+        bob.send_to(&rtp(seq, 0xB0B), b.rtp).await.unwrap();
+        let (q, from) = recv(&alice).await;
+        assert_eq!(from, a.rtp);
+        assert_eq!(q[12], seq as u8);
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    out_ssrcs.dedup();
+    assert_eq!(out_ssrcs.len(), 1, "one SSRC towards Bob throughout");
+
+    let load = plane.load()[0];
+    assert_eq!(load.kernel_handoffs, 2, "both directions were handed over");
+    assert!(
+        load.packets_in < 2 * 40,
+        "the core saw only the warm-up: {} of {} packets",
+        load.packets_in,
+        2 * N
+    );
+    // The statistics include what the kernel forwarded, while it still has it.
+    let stats = plane.stats(a.id).await.unwrap();
+    assert_eq!(stats.packets_received, u64::from(N));
+    assert_eq!(stats.packets_lost, 0);
+    assert_eq!(
+        stats.packets_sent,
+        u64::from(N),
+        "A sent Bob's packets to Alice"
+    );
+    assert_eq!(stats.bytes_received, u64::from(N) * 160);
+
+    // A new SSRC from Alice reaches the core, which takes the direction back: Bob still
+    // sees one continuous stream.
+    for seq in 1..=40u16 {
+        alice
+            .send_to(&rtp(seq + 5000, 0x005E_C00D), a.rtp)
+            .await
+            .unwrap();
+        let (p, _) = recv(&bob).await;
+        assert_eq!(
+            seq_of(&p),
+            last_seq.unwrap().wrapping_add(1),
+            "continuous across the switch"
+        );
+        assert_eq!(ssrc_of(&p), out_ssrcs[0]);
+        last_seq = Some(seq_of(&p));
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let load = plane.load()[0];
+    assert!(
+        load.kernel_packets >= u64::from(N) - 2 * 25,
+        "counted on take-back"
+    );
+    assert_eq!(load.kernel_handoffs, 3, "and handed over again once steady");
+
+    // Hold: the core takes both directions back and relays nothing towards Alice.
+    plane
+        .set_direction(a.id, warden_media::Direction::RecvOnly)
+        .await
+        .unwrap();
+    bob.send_to(&rtp(N + 1, 0xB0B), b.rtp).await.unwrap();
+    let mut buf = [0u8; 256];
+    assert!(
+        timeout(Duration::from_millis(300), alice.recv_from(&mut buf))
+            .await
+            .is_err(),
+        "nothing reaches a held party"
+    );
+    let stats = plane.stats(b.id).await.unwrap();
+    assert_eq!(stats.packets_received, u64::from(N) + 1);
+    plane.shutdown();
+}
