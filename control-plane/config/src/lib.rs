@@ -21,8 +21,8 @@ mod tests;
 pub use error::{ConfigError, Location};
 pub use load::{ENV_ADMIN_PASSWORD, ENV_DATABASE_URL};
 pub use schema::{
-    ApiConfig, CallsConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig, LogConfig,
-    MediaConfig, RecordCalls, RecordingMode, RegistrarConfig, SecurityConfig, SipConfig,
-    MAX_WAKE_INTERVAL_US,
+    ApiConfig, CallsConfig, Config, DatabaseConfig, DigestAlgorithm, ExtensionConfig,
+    KernelForwarding, LogConfig, MediaConfig, RecordCalls, RecordingMode, RegistrarConfig,
+    SecurityConfig, SipConfig, MAX_WAKE_INTERVAL_US,
 };
 pub use types::{ListenSpec, LogFormat, PortRange, Transport};

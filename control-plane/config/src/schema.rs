@@ -257,6 +257,13 @@ pub struct MediaConfig {
     /// packet). Packets arriving meanwhile are taken in one pass: fewer
     /// wake-ups under load for at most this much added delay.
     pub wake_interval_us: u32,
+    /// Forwarding of plain RTP in the kernel (default `auto`): `off`, `auto`
+    /// (when the kernel allows it: Linux 6.6 with `CAP_BPF` and
+    /// `CAP_NET_ADMIN`), or `required` (Warden does not start without it).
+    pub kernel_forwarding: KernelForwarding,
+    /// Interfaces the in-kernel forwarder attaches to (default: empty, every
+    /// interface present at start).
+    pub kernel_interfaces: Vec<String>,
     /// Directory call recordings are written to (default
     /// `<data_dir>/recordings`; see [`Config::recording_dir`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,6 +287,8 @@ impl Default for MediaConfig {
             rtp_timeout_secs: 30,
             io_memory_mib: 1,
             wake_interval_us: 1000,
+            kernel_forwarding: KernelForwarding::Auto,
+            kernel_interfaces: Vec::new(),
             recording_dir: None,
             prompts_dir: None,
         }
@@ -332,6 +341,19 @@ pub struct CallsConfig {
     /// the media plane converts between the legs. `false`: such calls are
     /// refused with 488.
     pub transcoding: bool,
+}
+
+/// `media.kernel_forwarding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelForwarding {
+    /// The media executors relay every packet.
+    Off,
+    /// In the kernel when it allows it, else by the media executors.
+    #[default]
+    Auto,
+    /// In the kernel, or Warden does not start.
+    Required,
 }
 
 /// `calls.record`.

@@ -190,6 +190,15 @@ impl Config {
                 ),
             ));
         }
+        for (i, name) in m.kernel_interfaces.iter().enumerate() {
+            // IFNAMSIZ is 16 with the terminating NUL.
+            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', '\0']) {
+                return Err(ConfigError::invalid(
+                    format!("media.kernel_interfaces[{i}]"),
+                    format!("{name:?} is not an interface name (1 to 15 characters)"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -485,6 +494,14 @@ mod tests {
             (
                 |c| c.media.wake_interval_us = MAX_WAKE_INTERVAL_US + 1,
                 "media.wake_interval_us",
+            ),
+            (
+                |c| c.media.kernel_interfaces = vec!["lo".into(), String::new()],
+                "media.kernel_interfaces[1]",
+            ),
+            (
+                |c| c.media.kernel_interfaces = vec!["a-very-long-name0".into()],
+                "media.kernel_interfaces[0]",
             ),
             (|c| c.calls.ring_timeout_secs = 0, "calls.ring_timeout_secs"),
             (|c| c.calls.min_se_secs = 89, "calls.min_se_secs"),

@@ -14,7 +14,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use warden_config::Config;
-use warden_media::{CoreLoadSnapshot, DropReason, EngineConfig, MediaPlane};
+use warden_media::{CoreLoadSnapshot, DropReason, EngineConfig, KernelForwarding, MediaPlane};
 
 use crate::error::ControlError;
 
@@ -38,6 +38,12 @@ pub(crate) fn engine_config(config: &Config) -> EngineConfig {
         rtp_timeout: Duration::from_secs(u64::from(m.rtp_timeout_secs)),
         io_memory_bytes: usize::try_from(m.io_memory_mib).unwrap_or(1) << 20,
         wake_interval: Duration::from_micros(u64::from(m.wake_interval_us)),
+        kernel_forwarding: match m.kernel_forwarding {
+            warden_config::KernelForwarding::Off => KernelForwarding::Off,
+            warden_config::KernelForwarding::Auto => KernelForwarding::Auto,
+            warden_config::KernelForwarding::Required => KernelForwarding::Required,
+        },
+        kernel_interfaces: m.kernel_interfaces.clone(),
         recording_dir: config.recording_dir(),
         prompts_dir: Some(config.prompts_dir()),
         ..EngineConfig::new(m.address)
@@ -88,6 +94,10 @@ pub(crate) struct MediaMetrics {
     xcode_encoded: Family<CoreLabels, Counter<u64, AtomicU64>>,
     xcode_concealed: Family<CoreLabels, Counter<u64, AtomicU64>>,
     xcode_dropped: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    kernel_handoffs: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    kernel_packets: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    kernel_bytes: Family<CoreLabels, Counter<u64, AtomicU64>>,
+    kernel_errors: Family<CoreLabels, Counter<u64, AtomicU64>>,
     /// The last interval's rates per core, for the API.
     latest: Mutex<Vec<crate::api::CoreLoad>>,
 }
@@ -176,6 +186,26 @@ impl MediaMetrics {
             "Packets the core's transcoding bridges did not play, and frames lost to codec errors",
             self.xcode_dropped.clone(),
         );
+        r.register(
+            "kernel_handoffs",
+            "RTP directions the core handed to the in-kernel forwarder",
+            self.kernel_handoffs.clone(),
+        );
+        r.register(
+            "kernel_packets",
+            "RTP packets the kernel forwarded for the core (counted when the core takes a direction back)",
+            self.kernel_packets.clone(),
+        );
+        r.register(
+            "kernel_payload_bytes",
+            "Payload bytes of those packets",
+            self.kernel_bytes.clone(),
+        );
+        r.register(
+            "kernel_errors",
+            "In-kernel forwarder map operations that failed",
+            self.kernel_errors.clone(),
+        );
     }
 
     /// Copies one snapshot per core into the metrics (counters advance by the difference) and
@@ -229,6 +259,22 @@ impl MediaMetrics {
             self.dtmf_digits
                 .get_or_create(&core)
                 .inc_by(snap.dtmf_digits.saturating_sub(prev.dtmf_digits));
+            for (family, now, then) in [
+                (
+                    &self.kernel_handoffs,
+                    snap.kernel_handoffs,
+                    prev.kernel_handoffs,
+                ),
+                (
+                    &self.kernel_packets,
+                    snap.kernel_packets,
+                    prev.kernel_packets,
+                ),
+                (&self.kernel_bytes, snap.kernel_bytes, prev.kernel_bytes),
+                (&self.kernel_errors, snap.kernel_errors, prev.kernel_errors),
+            ] {
+                family.get_or_create(&core).inc_by(now.saturating_sub(then));
+            }
             self.dtmf_malformed
                 .get_or_create(&core)
                 .inc_by(snap.dtmf_malformed.saturating_sub(prev.dtmf_malformed));
