@@ -6,6 +6,8 @@
 #   scripts/test.sh              everything
 #   WARDEN_FUZZ_SECONDS=0 ...    skip the fuzz smoke runs
 #   WARDEN_TEST_PG_URL=...       use an existing PostgreSQL instead of starting one
+#   WARDEN_REQUIRE_BPF=0|1       whether in-kernel forwarding tests may skip (default: they
+#                                must run as root on Linux 6.6 or later)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,6 +40,15 @@ fi
 # io_uring (the media plane) pins buffers in locked memory.
 ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
 echo "locked-memory limit: $(ulimit -l)"
+
+# In-kernel RTP forwarding (eBPF, TCX) needs root and Linux 6.6. Where both are present its
+# tests must run, not skip: a refused program then fails the suite.
+if [ -z "${WARDEN_REQUIRE_BPF:-}" ]; then
+  kernel=$(uname -r | awk -F. '{ printf "%d%03d", $1, $2 }')
+  if [ "$(id -u)" = 0 ] && [ "$kernel" -ge 6006 ]; then WARDEN_REQUIRE_BPF=1; else WARDEN_REQUIRE_BPF=0; fi
+fi
+export WARDEN_REQUIRE_BPF
+echo "in-kernel forwarding tests required: $WARDEN_REQUIRE_BPF (uid $(id -u), Linux $(uname -r))"
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 if [ -z "${WARDEN_TEST_PG_URL:-}" ]; then

@@ -305,6 +305,20 @@ impl Warden {
             .unwrap_or(0.0)
     }
 
+    /// The sum of a metric over all its label sets (0 when absent).
+    pub fn metric_sum(&self, name: &str) -> f64 {
+        let Ok((_, body)) = self.http_get("/metrics") else {
+            return 0.0;
+        };
+        body.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<f64>().ok())
+            .sum()
+    }
+
     /// Runs a SIPp scenario (file name under tests/e2e/scenarios) for one call.
     pub fn sipp(&self, scenario: &str, transport: Sip, args: &[&str]) -> SippRun {
         self.sipp_from("127.0.0.1", scenario, transport, args)

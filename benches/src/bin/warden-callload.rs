@@ -39,6 +39,9 @@ struct Args {
     database: Option<String>,
     /// `media.wake_interval_us` for Warden (`None`: its default).
     wake_interval_us: Option<u32>,
+    /// Also measure Warden with `media.kernel_forwarding: off` (every packet through the
+    /// media cores).
+    userspace_run: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -52,6 +55,7 @@ fn parse_args() -> Result<Args> {
         callers: 100,
         database: None,
         wake_interval_us: None,
+        userspace_run: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,10 +77,11 @@ fn parse_args() -> Result<Args> {
             "--callers" => a.callers = val()?.parse()?,
             "--database" => a.database = Some(val()?),
             "--wake-interval-us" => a.wake_interval_us = Some(val()?.parse()?),
+            "--no-userspace-run" => a.userspace_run = false,
             "-h" | "--help" => {
                 println!(
                     "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rtpengine PATH | --no-rtpengine] [--rates 20,50,100] \
-                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US]"
+                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US] [--no-userspace-run]"
                 );
                 std::process::exit(0);
             }
@@ -268,9 +273,11 @@ impl RelayCounter {
         match self {
             RelayCounter::WardenMetrics(port) => {
                 let text = ask(port, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-                let lines = text
-                    .lines()
-                    .filter(|l| l.starts_with("warden_media_packets_out_total"));
+                // Sent by the media cores, and forwarded by the kernel for them.
+                let lines = text.lines().filter(|l| {
+                    l.starts_with("warden_media_packets_out_total")
+                        || l.starts_with("warden_media_kernel_packets_total")
+                });
                 lines
                     .map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
                     .sum()
@@ -335,14 +342,15 @@ fn wait_port(port: u16, what: &str) -> Result<()> {
     bail!("{what} did not start")
 }
 
-fn start_warden(args: &Args, dir: &Path) -> Result<Server> {
+/// Starts Warden; `kernel` is its `media.kernel_forwarding`.
+fn start_warden(args: &Args, dir: &Path, kernel: &str) -> Result<Server> {
     let sip = free_port()?;
     let api = free_port()?;
     let mut yaml = format!(
         "data_dir: {d}\nsip:\n  listen: [\"udp:127.0.0.1:{sip}\", \"tcp:127.0.0.1:{sip}\"]\n  domain: load.test\n  \
          registrar: {{ digest_algorithms: [MD5, SHA-256] }}\n  \
          security: {{ rate_limit_per_sec: 1000000, rate_limit_burst: 1000000 }}\n\
-         media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n{wake}\
+         media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n  kernel_forwarding: {kernel}\n{wake}\
          api:\n  listen: \"127.0.0.1:{api}\"\nlog:\n  level: warn\n",
         d = dir.display(),
         wake = args
@@ -511,6 +519,9 @@ struct Phase {
     wall: Duration,
     media_cpu: f64,
     sip_cpu: f64,
+    /// CPU time of the whole machine (every process, the kernel's soft interrupts, the
+    /// SIPp phones), seconds: where forwarding costs land that no process is charged for.
+    machine_cpu: f64,
     /// RTP packets the relay relayed against the packets the phones sent (`None`: no relay,
     /// or its count could not be read).
     relayed: Option<(u64, u64)>,
@@ -533,6 +544,11 @@ impl Phase {
 
     fn us_per_call(&self) -> f64 {
         self.media_us() + self.sip_us()
+    }
+
+    /// The whole machine's CPU per call, µs.
+    fn machine_us(&self) -> f64 {
+        self.machine_cpu * 1e6 / self.calls.max(1) as f64
     }
 }
 
@@ -614,6 +630,7 @@ fn run_phase(
         cmd.args(["-auth_uri", &format!("{CALLEE}@127.0.0.1:{}", server.sip)]);
     }
     let before = server.cpu()?;
+    let machine_before = machine_cpu();
     let relayed_before = server.counter.and_then(RelayCounter::read);
     let t0 = Instant::now();
     cmd.status().context("running the caller sipp")?;
@@ -621,6 +638,7 @@ fn run_phase(
     // Let the last BYEs and the call records finish before reading the CPU.
     std::thread::sleep(Duration::from_millis(500));
     let after = server.cpu()?;
+    let machine_after = machine_cpu();
     // Warden publishes its media counters once a second.
     std::thread::sleep(Duration::from_millis(1500));
     let relayed_after = server.counter.and_then(RelayCounter::read);
@@ -644,18 +662,36 @@ fn run_phase(
         wall,
         media_cpu: after.0 - before.0,
         sip_cpu: after.1 - before.1,
+        machine_cpu: machine_after
+            .zip(machine_before)
+            .map_or(0.0, |(a, b)| a - b),
         relayed,
     })
+}
+
+/// CPU seconds the whole machine has spent busy since boot (`/proc/stat`: everything but
+/// idle and I/O wait).
+fn machine_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy: u64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum();
+    Some(busy as f64 / clock_ticks())
 }
 
 fn print_phases(name: &str, phases: &[Phase]) {
     println!("{name}");
     println!(
-        "  rate/s  calls   ok      failed  wall s   CPU us/call  (media, signalling)  RTP relayed"
+        "  rate/s  calls   ok      failed  wall s   CPU us/call  (media, signalling)  machine us/call  RTP relayed"
     );
     for p in phases {
         println!(
-            "  {:<7} {:<7} {:<7} {:<7} {:<8.1} {:<12.0} {:<18} {}{}",
+            "  {:<7} {:<7} {:<7} {:<7} {:<8.1} {:<12.0} {:<20} {:<16.0} {}{}",
             p.rate,
             p.calls,
             p.ok,
@@ -663,6 +699,7 @@ fn print_phases(name: &str, phases: &[Phase]) {
             p.wall.as_secs_f64(),
             p.us_per_call(),
             format!("({:.0}, {:.0})", p.media_us(), p.sip_us()),
+            p.machine_us(),
             p.relayed.map_or("-".to_string(), |(got, sent)| format!(
                 "{:.1} % of {sent}",
                 100.0 * got as f64 / sent.max(1) as f64
@@ -689,8 +726,12 @@ fn main() -> Result<()> {
     drop(f);
 
     let mut results: HashMap<&str, Vec<Phase>> = HashMap::new();
-    {
-        let server = start_warden(&args, &dir)?;
+    let mut wardens = vec![("warden", "auto")];
+    if args.userspace_run {
+        wardens.push(("warden-userspace", "off"));
+    }
+    for (name, kernel) in wardens {
+        let server = start_warden(&args, &dir, kernel)?;
         let callee_port = free_port()?;
         register_callee(&server, callee_port)?;
         let mut phases = Vec::new();
@@ -702,7 +743,7 @@ fn main() -> Result<()> {
                 break;
             }
         }
-        results.insert("warden", phases);
+        results.insert(name, phases);
     }
     if let Some(bin) = &args.kamailio {
         let mut references = vec![("kamailio", "kamailio.cfg", None)];
@@ -745,9 +786,19 @@ fn main() -> Result<()> {
     );
     let warden = results.get("warden").map(Vec::as_slice).unwrap_or_default();
     print_phases(
-        "Warden (B2BUA, digest auth, media anchored, call records)",
+        "Warden (B2BUA, digest auth, media anchored, call records; kernel_forwarding: auto)",
         warden,
     );
+    let userspace = results
+        .get("warden-userspace")
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !userspace.is_empty() {
+        print_phases(
+            "Warden, every packet through the media cores (kernel_forwarding: off)",
+            userspace,
+        );
+    }
     let reference = |name: &str| results.get(name).map(Vec::as_slice).unwrap_or_default();
     let kamailio = reference("kamailio");
     let anchored = reference("kamailio+rtpengine");
@@ -770,17 +821,24 @@ fn main() -> Result<()> {
         highest(anchored, "-"),
     );
     for p in warden.iter().filter(|p| p.clean()) {
-        for (name, phases) in [("Kamailio", kamailio), ("Kamailio + rtpengine", anchored)] {
+        for (name, phases) in [
+            ("Warden without kernel forwarding", userspace),
+            ("Kamailio", kamailio),
+            ("Kamailio + rtpengine", anchored),
+        ] {
             if let Some(k) = phases.iter().find(|k| k.rate == p.rate && k.clean()) {
                 println!(
-                    "at {}/s: Warden {:.0} us/call ({:.0} media, {:.0} signalling) vs {name} {:.0} us/call ({:.0} media): {:.2}x",
+                    "at {}/s: Warden {:.0} us/call ({:.0} media, {:.0} signalling) vs {name} {:.0} us/call ({:.0} media): {:.2}x; whole machine {:.0} vs {:.0} us/call: {:.2}x",
                     p.rate,
                     p.us_per_call(),
                     p.media_us(),
                     p.sip_us(),
                     k.us_per_call(),
                     k.media_us(),
-                    p.us_per_call() / k.us_per_call().max(1e-9)
+                    p.us_per_call() / k.us_per_call().max(1e-9),
+                    p.machine_us(),
+                    k.machine_us(),
+                    p.machine_us() / k.machine_us().max(1e-9)
                 );
             }
         }

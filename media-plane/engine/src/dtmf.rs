@@ -31,6 +31,16 @@ pub(crate) struct DtmfTap {
 }
 
 impl DtmfTap {
+    /// Whether the tap listens to the audio itself (in-band detection in G.711).
+    pub(crate) fn listens_to_audio(&self) -> bool {
+        self.spec.pcmu_pt.is_some() || self.spec.pcma_pt.is_some()
+    }
+
+    /// The telephone-event payload type the tap reads (RFC 4733).
+    pub(crate) fn event_pt(&self) -> Option<u8> {
+        self.spec.telephone_event_pt
+    }
+
     /// A tap for `spec`; `None` when the spec detects nothing.
     pub(crate) fn new(spec: DtmfSpec) -> Option<Box<Self>> {
         spec.is_active().then(|| {

@@ -41,6 +41,11 @@ pub(crate) struct InKernel {
     peer: u32,
     /// Extended highest sequence number when handed over.
     seed_ext: u64,
+    /// Packets and payload bytes of the kernel's count already folded into the endpoint.
+    absorbed: (u64, u64),
+    /// Telephone-event payload type: those packets go to the core, which detects the
+    /// digits and relays them beside the kernel.
+    pub(crate) event_pt: Option<u8>,
 }
 
 /// A core's handle on the process's forwarder.
@@ -93,7 +98,7 @@ impl Kernel {
         let Some((a, b)) = table.pair_mut(slot, peer) else {
             return false;
         };
-        let Some((key, source, rule, seed_ext)) = self.rule(a, b, peer, slot) else {
+        let Some((key, source, rule, seed_ext, event_pt)) = self.rule(a, b, peer, slot) else {
             a.kernel_countdown = WARM_UP;
             return false;
         };
@@ -104,6 +109,8 @@ impl Kernel {
                     source,
                     peer,
                     seed_ext,
+                    absorbed: (0, 0),
+                    event_pt,
                 });
                 counters.kernel_handoffs += 1;
                 true
@@ -125,14 +132,14 @@ impl Kernel {
         b: &Endpoint,
         b_slot: u32,
         a_slot: u32,
-    ) -> Option<(FlowKey, SocketAddr, Rule, u64)> {
+    ) -> Option<(FlowKey, SocketAddr, Rule, u64, Option<u8>)> {
         let plain = a.in_kernel.is_none()
             && b.peer == Some(a_slot)
             && a.peer == Some(b_slot)
             && a.remote.is_some()
             && a.direction == Direction::SendRecv
             && b.direction == Direction::SendRecv
-            && a.dtmf.is_none()
+            && a.dtmf.as_deref().is_none_or(|t| !t.listens_to_audio())
             && a.tap.is_none()
             && a.xcode.is_none()
             && b.xcode.is_none()
@@ -147,10 +154,11 @@ impl Kernel {
             return None;
         }
         let cont = a.recv.continuation()?;
+        let event_pt = a.dtmf.as_deref().and_then(|t| t.event_pt());
         let mut payload_types = [NO_PT; 128];
         let map = &b.out.config().payload_types;
         for (pt, out) in payload_types.iter_mut().enumerate() {
-            if RTCP_RANGE.contains(&pt) {
+            if RTCP_RANGE.contains(&pt) || event_pt == Some(pt as u8) {
                 continue;
             }
             if let Some(mapped) = map.get(pt as u8) {
@@ -179,7 +187,7 @@ impl Kernel {
                 jitter_x16: (cont.jitter * 16.0).clamp(0.0, f64::from(u32::MAX)) as u32,
             },
         };
-        Some((key, source, rule, cont.highest_seq_ext))
+        Some((key, source, rule, cont.highest_seq_ext, event_pt))
     }
 
     /// Takes back the direction endpoint `slot` receives, if the kernel has it, folding
@@ -190,28 +198,54 @@ impl Kernel {
         slot: u32,
         counters: &mut LocalCounters,
     ) {
+        self.fold(table, slot, counters, true);
+    }
+
+    /// Folds what the kernel counted for the direction endpoint `slot` receives into the
+    /// endpoint and its peer, leaving the direction in the kernel (before the core counts
+    /// a packet of that direction itself).
+    pub(crate) fn sync(&self, table: &mut EndpointTable, slot: u32, counters: &mut LocalCounters) {
+        self.fold(table, slot, counters, false);
+    }
+
+    fn fold(&self, table: &mut EndpointTable, slot: u32, counters: &mut LocalCounters, end: bool) {
         let Some(a) = table.slot_mut(slot) else {
             return;
         };
-        let Some(ik) = a.in_kernel.take() else {
+        let Some(mut ik) = a.in_kernel else {
             return;
         };
-        a.kernel_countdown = WARM_UP;
-        let state = match self.fwd.remove(ik.key) {
-            Ok(Some(state)) if state.packets > 0 => state,
-            Ok(_) => return,
+        let read = if end {
+            a.in_kernel = None;
+            a.kernel_countdown = WARM_UP;
+            self.fwd.remove(ik.key)
+        } else {
+            self.fwd.peek(ik.key)
+        };
+        let state = match read {
+            Ok(Some(state)) => state,
+            Ok(None) => return,
             Err(error) => {
                 counters.kernel_errors += 1;
-                tracing::debug!(%error, "taking a direction back from the kernel failed");
+                tracing::debug!(%error, "reading a direction's count from the kernel failed");
                 return;
             }
         };
+        let packets = state.packets.saturating_sub(ik.absorbed.0);
+        let bytes = state.payload_bytes.saturating_sub(ik.absorbed.1);
+        if packets == 0 {
+            return;
+        }
+        ik.absorbed = (state.packets, state.payload_bytes);
+        if !end {
+            a.in_kernel = Some(ik);
+        }
         let at_ns = state.last_arrival_ns.saturating_sub(self.mono_epoch_ns);
         let end_ext =
             ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
         a.recv.absorb(
-            state.packets,
-            state.payload_bytes,
+            packets,
+            bytes,
             Continuation {
                 highest_seq_ext: end_ext,
                 last_arrival_ns: at_ns,
@@ -224,13 +258,12 @@ impl Kernel {
             // The sender was heard until `at_ns`: the latch must not think it silent.
             let _ = a.rtp_latch.on_packet(ik.source, ssrc, at_ns);
         }
-        counters.kernel_packets += state.packets;
-        counters.kernel_bytes += state.payload_bytes;
+        counters.kernel_packets += packets;
+        counters.kernel_bytes += bytes;
         if let Some(b) = table.slot_mut(ik.peer) {
-            b.out
-                .absorb(state.packets, end_ext as u16, state.last_ts, at_ns);
-            b.packets_sent += state.packets;
-            b.bytes_sent += state.payload_bytes;
+            b.out.absorb(packets, end_ext as u16, state.last_ts, at_ns);
+            b.packets_sent += packets;
+            b.bytes_sent += bytes;
         }
     }
 
@@ -262,8 +295,8 @@ impl Kernel {
                 let end_ext =
                     ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
                 recv.absorb(
-                    state.packets,
-                    state.payload_bytes,
+                    state.packets.saturating_sub(ik.absorbed.0),
+                    state.payload_bytes.saturating_sub(ik.absorbed.1),
                     Continuation {
                         highest_seq_ext: end_ext,
                         last_arrival_ns: state.last_arrival_ns.saturating_sub(self.mono_epoch_ns),
@@ -277,8 +310,14 @@ impl Kernel {
             .peer
             .and_then(|p| table.get_slot(p))
             .and_then(|b| b.in_kernel)
-            .and_then(|ik| self.fwd.peek(ik.key).ok().flatten())
-            .map_or((0, 0), |s| (s.packets, s.payload_bytes));
+            .and_then(|ik| {
+                let s = self.fwd.peek(ik.key).ok().flatten()?;
+                Some((
+                    s.packets.saturating_sub(ik.absorbed.0),
+                    s.payload_bytes.saturating_sub(ik.absorbed.1),
+                ))
+            })
+            .unwrap_or((0, 0));
         Some(a.stats_with(&recv, sent.0, sent.1))
     }
 

@@ -98,15 +98,25 @@ impl PacketPath<'_> {
         self.counters.packets_in += 1;
         self.counters.bytes_in += len as u64;
         let inspected = inspect(bytes, truncated, on_rtcp_port);
-        let is_rtp = matches!(inspected, Inspected::Rtp(_));
         if let Some(kernel) = self.kernel {
             // RTP of a direction the kernel has that came here anyway (a new SSRC,
             // reordering, ...): the core takes the direction back before it counts it.
-            let in_kernel = self.table.get_slot(handle.slot).is_some_and(|a| {
-                a.in_kernel.is_some() && is_rtp && a.rtp_latch.latched_source() == src
+            let pt = match inspected {
+                Inspected::Rtp(info) => Some(info.pt),
+                _ => None,
+            };
+            let in_kernel = self.table.get_slot(handle.slot).and_then(|a| {
+                let ik = a.in_kernel?;
+                (pt.is_some() && a.rtp_latch.latched_source() == src).then_some(ik)
             });
-            if in_kernel {
-                kernel.take_back(self.table, handle.slot, self.counters);
+            match in_kernel {
+                // Telephone events are the core's to detect and relay beside the kernel,
+                // after what the kernel counted so far.
+                Some(ik) if pt.is_some() && pt == ik.event_pt => {
+                    kernel.sync(self.table, handle.slot, self.counters);
+                }
+                Some(_) => kernel.take_back(self.table, handle.slot, self.counters),
+                None => {}
             }
         }
         let mut newly_latched = false;

@@ -155,3 +155,79 @@ async fn steady_rtp_goes_through_the_kernel_and_is_counted() {
     assert_eq!(stats.packets_received, u64::from(N) + 1);
     plane.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telephone_events_are_detected_and_relayed_beside_the_kernel() {
+    let Some(plane) = plane((41700, 41799)) else {
+        return;
+    };
+    let mut events = plane.subscribe();
+    let (a, _b, alice, bob) = support::bridged(&plane).await;
+    plane
+        .set_dtmf(
+            a.id,
+            warden_media::DtmfSpec {
+                telephone_event_pt: Some(101),
+                telephone_event_rate: 8000,
+                ..warden_media::DtmfSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    let send = |p: Vec<u8>| {
+        let alice = &alice;
+        async move { alice.send_to(&p, a.rtp).await.unwrap() }
+    };
+    // Voice: warm-up, then the kernel has the direction.
+    for seq in 1..=60u16 {
+        send(rtp(seq, 0xA11CE)).await;
+        seqs.push(seq_of(&recv(&bob).await.0));
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    assert_eq!(plane.load()[0].kernel_handoffs, 1);
+    // Key 5: three packets down, three end packets, same timestamp.
+    for (i, seq) in (61..=66u16).enumerate() {
+        let mut p = rtp(seq, 0xA11CE);
+        p[1] = 101 | if i == 0 { 0x80 } else { 0 };
+        p[4..8].copy_from_slice(&(61u32 * 160).to_be_bytes());
+        let end = if i >= 3 { 0x80 } else { 0 };
+        let duration = (i.min(3) as u16 + 1) * 160;
+        p.truncate(12);
+        p.extend_from_slice(&[5, end | 10, (duration >> 8) as u8, duration as u8]);
+        send(p).await;
+        let (q, _) = recv(&bob).await;
+        assert_eq!(q[1] & 0x7f, 101, "relayed as telephone-event");
+        seqs.push(seq_of(&q));
+    }
+    for seq in 67..=90u16 {
+        send(rtp(seq, 0xA11CE)).await;
+        seqs.push(seq_of(&recv(&bob).await.0));
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "one continuous sequence across kernel and core: {seqs:?}"
+    );
+    let digit = timeout(Duration::from_secs(2), async {
+        loop {
+            if let Ok(warden_media::MediaEvent::Dtmf { endpoint, digit }) = events.recv().await {
+                if endpoint == a.id && digit.ended {
+                    return digit;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the key press is reported");
+    assert_eq!(digit.event, 5);
+    let load = plane.load()[0];
+    assert_eq!(
+        load.kernel_handoffs, 1,
+        "the events did not take the direction back"
+    );
+    let stats = plane.stats(a.id).await.unwrap();
+    assert_eq!(stats.packets_received, 90);
+    assert_eq!(stats.packets_lost, 0);
+    plane.shutdown();
+}

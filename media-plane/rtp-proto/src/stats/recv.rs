@@ -317,10 +317,18 @@ impl RecvStats {
     /// Takes in `packets` in-order packets (`bytes` of payload) counted elsewhere from
     /// [`RecvStats::continuation`], which ended at `end` (its highest sequence number, last
     /// packet and jitter). Older sequence numbers than `end`'s highest arriving later
-    /// count as reordered.
+    /// count as reordered. May be called again for later packets of the same count, as long
+    /// as `packets` only covers what was not absorbed yet.
     pub fn absorb(&mut self, packets: u64, bytes: u64, end: Continuation) {
+        if packets == 0 {
+            return;
+        }
+        self.received += packets;
+        self.packets += packets;
+        self.bytes += bytes;
         let ext = self.cycles + u64::from(self.max_seq);
-        if packets == 0 || end.highest_seq_ext <= ext {
+        if end.highest_seq_ext <= ext {
+            // Packets counted here meanwhile went further (they were newer).
             return;
         }
         let advance = end.highest_seq_ext - ext;
@@ -331,9 +339,6 @@ impl RecvStats {
         };
         self.cycles = end.highest_seq_ext & !(SEQ_MOD - 1);
         self.max_seq = (end.highest_seq_ext & (SEQ_MOD - 1)) as u16;
-        self.received += packets;
-        self.packets += packets;
-        self.bytes += bytes;
         self.jitter = end.jitter;
         self.last = Some((end.last_arrival_ns, end.last_ts));
     }
