@@ -3,8 +3,9 @@
 //! A core relays the first [`WARM_UP`] RTP packets of every direction itself: that latches
 //! the sender, fixes the SSRC and its rewrite, and validates the statistics. It then
 //! offers the direction to the kernel when it is plain: bridged, not transcoded, recorded,
-//! DTMF-tapped or overridden by a prompt, and sendrecv on both sides. From then on the
-//! kernel rewrites and forwards that direction's RTP, and counts it.
+//! listened to for in-band DTMF or overridden by a prompt, and sendrecv on both sides. From
+//! then on the kernel rewrites and forwards that direction's RTP, and counts it. Telephone
+//! events (RFC 4733) still reach the core, which detects and relays them beside the kernel.
 //!
 //! The core takes a direction back before anything changes it: a command naming either
 //! endpoint, a packet of the direction that reached the core anyway (RTCP excepted: a new
@@ -27,7 +28,7 @@ use crate::load::LocalCounters;
 
 /// RTP packets a direction is relayed by the core before it is offered to the kernel
 /// (and again after the core took it back).
-pub(crate) const WARM_UP: u16 = 25;
+pub(crate) const WARM_UP: u16 = 4;
 /// Payload types never taken by the kernel: with rtcp-mux, RTCP's packet types read as
 /// these (RFC 5761 §4).
 const RTCP_RANGE: std::ops::RangeInclusive<usize> = 64..=95;
