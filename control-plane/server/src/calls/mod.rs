@@ -234,14 +234,27 @@ impl Calls {
             {
                 self.wake.notify_one();
             }
-            let failed: Vec<TxId> = out
-                .transmits
-                .into_iter()
-                .filter_map(|t| self.transmit(t))
-                .collect();
+            // When the input changed a call's media, its messages wait for the media core
+            // to apply the change: a party told of the new media (a relayed 200 OK, say)
+            // must not send RTP into a relay that does not yet know where it goes.
+            let media_first = out.actions.iter().find_map(|a| match a {
+                Action::Media { call, .. } => Some(*call),
+                _ => None,
+            });
+            let mut transmits = std::mem::take(&mut out.transmits);
             for a in out.actions {
                 self.act(a);
             }
+            if let Some(call) = media_first {
+                match self.send_after_media(call, transmits) {
+                    Ok(()) => transmits = Vec::new(),
+                    Err(back) => transmits = back,
+                }
+            }
+            let failed: Vec<TxId> = transmits
+                .into_iter()
+                .filter_map(|t| self.transmit(t))
+                .collect();
             if failed.is_empty() {
                 return;
             }
@@ -380,6 +393,38 @@ impl Calls {
                 }
             }
         }
+    }
+
+    /// Hands `transmits` to the call's media worker, which sends them once the media
+    /// changes queued before them are applied; gives them back when the call has no worker.
+    fn send_after_media(
+        &self,
+        call: CallId,
+        transmits: Vec<Transmit>,
+    ) -> Result<(), Vec<Transmit>> {
+        if transmits.is_empty() {
+            return Ok(());
+        }
+        let worker = self
+            .calls
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&call).map(|m| m.worker.clone()));
+        match worker {
+            Some(w) => w.send(Job::Send(transmits)).map_err(|e| match e.0 {
+                Job::Send(t) => t,
+                _ => Vec::new(),
+            }),
+            None => Err(transmits),
+        }
+    }
+
+    /// Sends messages held back by [`Calls::send_after_media`].
+    fn send_now(&self, transmits: Vec<Transmit>) {
+        self.carry_out(Produced {
+            transmits,
+            ..Produced::default()
+        });
     }
 
     /// Queues a media job for a call's worker.

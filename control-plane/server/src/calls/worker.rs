@@ -45,6 +45,8 @@ pub(super) enum Job {
     },
     /// The call is over: release the media and store the record.
     Finish(CallRecord),
+    /// Messages that wait for the media changes queued before them.
+    Send(Vec<warden_b2bua::Transmit>),
 }
 
 /// What the media plane needs to know about a leg's codec.
@@ -186,6 +188,7 @@ impl Calls {
                         tokio::spawn(self.clone().run_voicemail(call, mailbox, caller, eps));
                     }
                 }
+                Job::Send(transmits) => self.send_now(transmits),
                 Job::Finish(record) => {
                     let voicemail = self.take_voicemail(call);
                     let recording = self.recording_of(call);
@@ -210,6 +213,14 @@ impl Calls {
         }
         if let Ok(mut calls) = self.calls.lock() {
             calls.remove(&call);
+        }
+        // Messages queued behind the end of the call still go out (new ones no longer
+        // find this worker and are sent at once).
+        jobs.close();
+        while let Ok(job) = jobs.try_recv() {
+            if let Job::Send(transmits) = job {
+                self.send_now(transmits);
+            }
         }
     }
 
