@@ -267,6 +267,34 @@ fn ask(port: u16, request: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Warden's media drop counters by reason, summed over cores.
+fn warden_drops(port: u16) -> Vec<(String, u64)> {
+    let Some(text) = ask(port, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n") else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("warden_media_drops_total{"))
+    {
+        let reason = line
+            .split("reason=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("?");
+        let n: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        match out.iter_mut().find(|(r, _)| r == reason) {
+            Some((_, total)) => *total += n,
+            None => out.push((reason.to_string(), n)),
+        }
+    }
+    out
+}
+
 impl RelayCounter {
     /// Packets relayed so far.
     fn read(self) -> Option<u64> {
@@ -525,6 +553,8 @@ struct Phase {
     /// RTP packets the relay relayed against the packets the phones sent (`None`: no relay,
     /// or its count could not be read).
     relayed: Option<(u64, u64)>,
+    /// Warden's media drops during the phase, by reason (only the non-zero ones).
+    drops: Vec<(String, u64)>,
 }
 
 impl Phase {
@@ -632,6 +662,10 @@ fn run_phase(
     let before = server.cpu()?;
     let machine_before = machine_cpu();
     let relayed_before = server.counter.and_then(RelayCounter::read);
+    let drops_before = match server.counter {
+        Some(RelayCounter::WardenMetrics(port)) => warden_drops(port),
+        _ => Vec::new(),
+    };
     let t0 = Instant::now();
     cmd.status().context("running the caller sipp")?;
     let wall = t0.elapsed();
@@ -642,6 +676,20 @@ fn run_phase(
     // Warden publishes its media counters once a second.
     std::thread::sleep(Duration::from_millis(1500));
     let relayed_after = server.counter.and_then(RelayCounter::read);
+    let drops = match server.counter {
+        Some(RelayCounter::WardenMetrics(port)) => warden_drops(port)
+            .into_iter()
+            .map(|(reason, n)| {
+                let before = drops_before
+                    .iter()
+                    .find(|(r, _)| *r == reason)
+                    .map_or(0, |(_, b)| *b);
+                (reason, n.saturating_sub(before))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        _ => Vec::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline && uas.try_wait()?.is_none() {
         std::thread::sleep(Duration::from_millis(100));
@@ -666,6 +714,7 @@ fn run_phase(
             .zip(machine_before)
             .map_or(0.0, |(a, b)| a - b),
         relayed,
+        drops,
     })
 }
 
@@ -706,6 +755,10 @@ fn print_phases(name: &str, phases: &[Phase]) {
             )),
             if p.clean() { "" } else { "  <- failures" }
         );
+        if !p.drops.is_empty() {
+            let list: Vec<String> = p.drops.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            println!("          media drops: {}", list.join(", "));
+        }
     }
 }
 
