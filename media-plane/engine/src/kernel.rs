@@ -17,7 +17,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use warden_kfwd::{FlowKey, Forwarder, Rule, Seed, NO_PT};
+use std::cell::RefCell;
+
+use warden_kfwd::{Egress, FlowKey, Forwarder, Routes, Rule, Seed, NO_PT};
 use warden_rtp_proto::Continuation;
 use warden_shared::{Command, Direction, EndpointHandle, StreamStats};
 
@@ -57,6 +59,8 @@ pub(crate) struct Kernel {
     mono_epoch_ns: u64,
     /// The address relayed packets are sent from, when the core binds one.
     source_ip: Option<Ipv4Addr>,
+    /// How destinations are reached (interface per destination, remembered).
+    routes: RefCell<Routes>,
 }
 
 fn v4(addr: SocketAddr) -> Option<SocketAddrV4> {
@@ -82,6 +86,7 @@ impl Kernel {
             epoch,
             mono_epoch_ns,
             source_ip,
+            routes: RefCell::new(Routes::new()),
         }
     }
 
@@ -150,6 +155,10 @@ impl Kernel {
         }
         let source = a.rtp_latch.latched_source()?;
         let destination = v4(b.rtp_destination()?)?;
+        let egress = match self.routes.borrow_mut().egress(*destination.ip())? {
+            Egress::Local => None,
+            Egress::Interface(index) => Some(index),
+        };
         let steady = b.out.steady()?;
         if Some(steady.in_ssrc) != a.ssrc {
             return None;
@@ -179,7 +188,7 @@ impl Kernel {
             source_ip: self.source_ip,
             source_port: b.rtp_port,
             destination,
-            remote: !destination.ip().is_loopback(),
+            egress,
             payload_types,
             seed: Seed {
                 highest_seq_ext: cont.highest_seq_ext as u32,

@@ -95,7 +95,6 @@ impl Cond {
 
 const CLASS_LD: u8 = 0x00;
 const CLASS_LDX: u8 = 0x01;
-const CLASS_ST: u8 = 0x02;
 const CLASS_STX: u8 = 0x03;
 const CLASS_ALU: u8 = 0x04;
 const CLASS_JMP: u8 = 0x05;
@@ -227,11 +226,6 @@ impl Asm {
     /// `*(size *)(dst + off) = src`.
     pub(crate) fn store(&mut self, size: Size, dst: Reg, off: i16, src: Reg) {
         self.push(CLASS_STX | MODE_MEM | size.code(), dst, src, off, 0);
-    }
-
-    /// `*(size *)(dst + off) = imm`.
-    pub(crate) fn store_imm(&mut self, size: Size, dst: Reg, off: i16, imm: i32) {
-        self.push(CLASS_ST | MODE_MEM | size.code(), dst, R0, off, imm);
     }
 
     /// Atomic `*(u64 *)(dst + off) += src`.

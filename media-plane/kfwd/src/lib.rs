@@ -17,11 +17,13 @@ mod error;
 mod forwarder;
 mod insn;
 mod program;
+mod route;
 mod rule;
 mod sys;
 
 pub use error::KfwdError;
 pub use forwarder::{Forwarder, Verdict};
 pub use insn::AsmError;
+pub use route::{Egress, Routes};
 pub use rule::{FlowKey, FlowState, Rule, Seed, KEY_SIZE, NO_PT, VALUE_SIZE};
 pub use sys::monotonic_ns;

@@ -10,16 +10,16 @@
 //! 2. rewrites addresses, ports, payload type, sequence number, timestamp and SSRC as the
 //!    media core would, and patches the IP and UDP checksums through the kernel's helpers
 //!    (which handle every checksum state an skb can be in);
-//! 3. hands it to the local stack (destination on this host) or routes it and sends it out
-//!    of the route's interface (`bpf_redirect_neigh`).
+//! 3. hands it to the local stack (destination on this host) or sends it out of the rule's
+//!    interface, the kernel resolving the next hop (`bpf_redirect_neigh`).
 //!
 //! Anything else, including RTCP, reordered or duplicate packets and a new SSRC, goes up
 //! unchanged to the media core, which takes the flow back.
 
 use crate::insn::{Alu, Asm, AsmError, Cond, Size, FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9};
 use crate::rule::{
-    FLAG_REMOTE, V_BYTES, V_CLOCK, V_DST_IP, V_EXT_MAX, V_FLAGS, V_IN_SSRC, V_JITTER, V_LAST_NS,
-    V_LAST_SEQ, V_LAST_TS, V_OUT_SSRC, V_PACKETS, V_PORTS, V_PT_MAP, V_SEQ_OFF, V_SRC_IP, V_TS_OFF,
+    V_BYTES, V_CLOCK, V_DST_IP, V_EGRESS, V_EXT_MAX, V_IN_SSRC, V_JITTER, V_LAST_NS, V_LAST_SEQ,
+    V_LAST_TS, V_OUT_SSRC, V_PACKETS, V_PORTS, V_PT_MAP, V_SEQ_OFF, V_SRC_IP, V_TS_OFF,
 };
 
 /// `TC_ACT_OK`: deliver the (rewritten) packet.
@@ -34,18 +34,12 @@ const MAP_LOOKUP_ELEM: i32 = 1;
 const KTIME_GET_NS: i32 = 5;
 const L3_CSUM_REPLACE: i32 = 10;
 const L4_CSUM_REPLACE: i32 = 11;
-const FIB_LOOKUP: i32 = 69;
 const REDIRECT_NEIGH: i32 = 152;
 /// `bpf_l4_csum_replace` flags: the field is in the pseudo-header; keep a zero UDP checksum.
 const F_PSEUDO_HDR: i32 = 0x10;
 const F_MARK_MANGLED_0: i32 = 0x20;
-/// `bpf_fib_lookup` flag: look up as for an outgoing packet (no forwarding check).
-const FIB_OUTPUT: i32 = 2;
-const FIB_SUCCESS: i32 = 0;
-const FIB_NOT_FORWARDED: i32 = 4;
 
 // `struct __sk_buff` fields.
-const SKB_IFINDEX: i16 = 40;
 const SKB_DATA: i16 = 76;
 const SKB_DATA_END: i16 = 80;
 
@@ -76,9 +70,6 @@ const S_PT_BYTE: i16 = -24;
 const S_SEQ: i16 = -32;
 const S_STEP: i16 = -40;
 const S_TS: i16 = -48;
-/// `struct bpf_fib_lookup`, 64 bytes.
-const S_FIB: i16 = -112;
-const FIB_SIZE: i32 = 64;
 const S_EGRESS: i16 = -120;
 /// Old and new value of each rewritten 32-bit word, for the checksum helpers.
 const S_WORDS: i16 = -216;
@@ -174,37 +165,9 @@ pub(crate) fn build(map_fd: i32) -> Result<Vec<u8>, AsmError> {
     a.swap_be(R2, 32);
     a.store(Size::DW, FP, S_TS, R2);
 
-    // Route: local destinations go up the stack, others out of the route's interface.
-    let rewrite = a.label();
-    let local = a.label();
-    a.load(Size::W, R2, R9, V_FLAGS);
-    a.alu_imm(Alu::And, R2, FLAG_REMOTE as i32);
-    a.jump_imm(Cond::Eq, R2, 0, local);
-    for i in 0..FIB_SIZE / 8 {
-        a.store_imm(Size::DW, FP, S_FIB + 8 * i as i16, 0);
-    }
-    a.store_imm(Size::B, FP, S_FIB, libc::AF_INET);
-    a.store_imm(Size::B, FP, S_FIB + 1, 17);
-    a.load(Size::W, R2, R6, SKB_IFINDEX);
-    a.store(Size::W, FP, S_FIB + 8, R2);
-    source_ip(&mut a, R2);
-    a.store(Size::W, FP, S_FIB + 16, R2);
-    a.load(Size::W, R2, R9, V_DST_IP);
-    a.store(Size::W, FP, S_FIB + 32, R2);
-    a.mov(R1, R6);
-    a.mov(R2, FP);
-    a.alu_imm(Alu::Add, R2, i32::from(S_FIB));
-    a.mov_imm(R3, FIB_SIZE);
-    a.mov_imm(R4, FIB_OUTPUT);
-    a.call(FIB_LOOKUP);
-    a.jump_imm(Cond::Eq, R0, FIB_NOT_FORWARDED, local);
-    a.jump_imm(Cond::Ne, R0, FIB_SUCCESS, next);
-    a.load(Size::W, R2, FP, S_FIB + 8);
+    // Route: local destinations go up the stack, others out of the rule's interface.
+    a.load(Size::W, R2, R9, V_EGRESS);
     a.store(Size::DW, FP, S_EGRESS, R2);
-    a.goto(rewrite);
-    a.bind(local);
-    a.store_imm(Size::DW, FP, S_EGRESS, 0);
-    a.bind(rewrite);
     reload_packet(&mut a, next);
 
     count(&mut a);

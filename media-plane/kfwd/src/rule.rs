@@ -30,10 +30,9 @@ pub(crate) const V_LAST_NS: i16 = 48;
 pub(crate) const V_LAST_TS: i16 = 56;
 pub(crate) const V_JITTER: i16 = 60;
 pub(crate) const V_EXT_MAX: i16 = 64;
-pub(crate) const V_FLAGS: i16 = 68;
+/// Interface to send out of (0: hand to the local stack).
+pub(crate) const V_EGRESS: i16 = 68;
 pub(crate) const V_PT_MAP: i16 = 72;
-/// `V_FLAGS` bit: the destination is not on this host (route it and redirect).
-pub(crate) const FLAG_REMOTE: u32 = 1;
 
 /// Which packets a rule takes: RTP from `source` to local port `local_port`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,9 +84,9 @@ pub struct Rule {
     pub source_ip: Option<Ipv4Addr>,
     pub source_port: u16,
     pub destination: SocketAddrV4,
-    /// The destination is not on this host: the program routes the packet and sends it
-    /// out of the route's interface instead of handing it to the local stack.
-    pub remote: bool,
+    /// The interface index to send out of when the destination is not on this host (see
+    /// [`crate::egress_of`]); `None` hands the packet to the local stack.
+    pub egress: Option<u32>,
     /// Output payload type per input payload type, [`NO_PT`] for those left to the core.
     pub payload_types: [u8; 128],
     pub seed: Seed,
@@ -117,8 +116,7 @@ impl Rule {
         put(V_LAST_TS, &self.seed.last_ts.to_ne_bytes());
         put(V_JITTER, &self.seed.jitter_x16.to_ne_bytes());
         put(V_EXT_MAX, &self.seed.highest_seq_ext.to_ne_bytes());
-        let flags = if self.remote { FLAG_REMOTE } else { 0 };
-        put(V_FLAGS, &flags.to_ne_bytes());
+        put(V_EGRESS, &self.egress.unwrap_or(0).to_ne_bytes());
         put(V_PT_MAP, &self.payload_types);
         v
     }
@@ -183,7 +181,7 @@ mod tests {
             source_ip: None,
             source_port: 40000,
             destination: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000),
-            remote: false,
+            egress: None,
             payload_types: [NO_PT; 128],
             seed: Seed {
                 highest_seq_ext: 0x1_0005,

@@ -222,3 +222,32 @@ pub(crate) fn interfaces() -> Vec<(u32, String)> {
     }
     out
 }
+
+/// The host's IPv4 addresses with their interface indexes.
+pub(crate) fn ipv4_addresses() -> Vec<(std::net::Ipv4Addr, u32)> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list freed by freeifaddrs below; every
+    // node is read only while the list is alive, and `ifa_addr` is read as a sockaddr_in only
+    // when its family says AF_INET.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return out;
+        }
+        let mut p = list;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() && i32::from((*a).sa_family) == libc::AF_INET {
+                let sin = a.cast::<libc::sockaddr_in>();
+                let ip = std::net::Ipv4Addr::from(u32::from_be((*sin).sin_addr.s_addr));
+                let index = libc::if_nametoindex((*p).ifa_name);
+                if index != 0 {
+                    out.push((ip, index));
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    out
+}

@@ -65,7 +65,7 @@ fn a_flow_with_a_rule_goes_straight_to_the_far_phone() {
             source_ip: None,
             source_port: v4(&port_b).port(),
             destination: v4(&phone_b),
-            remote: false,
+            egress: None,
             payload_types,
             seed: Seed {
                 highest_seq_ext: 1,

@@ -117,7 +117,7 @@ fn rule() -> Rule {
         source_ip: None,
         source_port: PORT_B,
         destination: PHONE_B,
-        remote: false,
+        egress: None,
         payload_types,
         seed: Seed {
             highest_seq_ext: 0x1_0009,
