@@ -125,6 +125,7 @@ export interface CoreLoad {
   packets_in_per_sec: number;
   packets_out_per_sec: number;
   dropped_total: number;
+  kernel_packets_total: number;
   busy_pct: number;
 }
 

@@ -8,8 +8,10 @@ import { coresTable, overviewPage } from './overview';
 describe('overview', () => {
   it('shows the media cores or says they are not reporting', () => {
     expect(coresTable([]).textContent).toContain('not reporting');
-    const t = coresTable([{ core: 2, sessions: 3, packets_in_per_sec: 150, packets_out_per_sec: 149.6, dropped_total: 1, busy_pct: 12.25 }]);
+    const t = coresTable([{ core: 2, sessions: 3, packets_in_per_sec: 150, packets_out_per_sec: 149.6, dropped_total: 1, kernel_packets_total: 4321, busy_pct: 12.25 }]);
     expect(t.querySelectorAll('tbody tr')).toHaveLength(1);
+    expect(t.textContent).toContain('Forwarded in kernel');
+    expect(t.textContent).toContain('4321');
     expect(t.textContent).toContain('12.3%');
     expect(t.querySelector('meter')?.getAttribute('aria-label')).toBe('Core 2 busy');
   });

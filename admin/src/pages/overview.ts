@@ -29,6 +29,7 @@ export function coresTable(cores: readonly CoreLoad[]): HTMLElement {
       { label: 'Packets in/s', cell: (c) => num(c.packets_in_per_sec, 0), className: 'num' },
       { label: 'Packets out/s', cell: (c) => num(c.packets_out_per_sec, 0), className: 'num' },
       { label: 'Dropped', cell: (c) => String(c.dropped_total), className: 'num' },
+      { label: 'Forwarded in kernel', cell: (c) => String(c.kernel_packets_total), className: 'num' },
       {
         label: 'Busy',
         cell: (c) =>

@@ -302,6 +302,7 @@ impl MediaMetrics {
                 packets_in_per_sec: per_sec(snap.packets_in, prev.packets_in),
                 packets_out_per_sec: per_sec(snap.packets_out, prev.packets_out),
                 dropped_total: snap.drops.iter().sum(),
+                kernel_packets_total: snap.kernel_packets,
                 busy_pct: (secs(snap.busy_ns.saturating_sub(prev.busy_ns)) / secs_elapsed * 100.0)
                     .min(100.0),
             });

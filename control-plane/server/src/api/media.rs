@@ -30,6 +30,9 @@ pub(crate) struct CoreLoad {
     pub(crate) packets_out_per_sec: f64,
     /// Packets dropped since start (malformed, unlatched, ring full).
     pub(crate) dropped_total: u64,
+    /// RTP packets the kernel forwarded for the core since start (counted as calls end or
+    /// change; see `media.kernel_forwarding`).
+    pub(crate) kernel_packets_total: u64,
     /// Share of time the executor was busy in the last interval, 0 to 100.
     pub(crate) busy_pct: f64,
 }

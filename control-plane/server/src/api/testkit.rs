@@ -63,6 +63,7 @@ impl MediaStats for FakeMedia {
             packets_in_per_sec: 200.0,
             packets_out_per_sec: 200.0,
             dropped_total: 3,
+            kernel_packets_total: 1200,
             busy_pct: 12.5,
         }]
     }
