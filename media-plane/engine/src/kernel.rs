@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 
-use warden_kfwd::{Egress, FlowKey, Forwarder, Routes, Rule, Seed, NO_PT};
+use warden_kfwd::{Egress, FlowKey, FlowState, Forwarder, Routes, Rule, Seed, NO_PT};
 use warden_rtp_proto::Continuation;
 use warden_shared::{Command, Direction, EndpointHandle, StreamStats};
 
@@ -49,6 +49,32 @@ pub(crate) struct InKernel {
     /// Telephone-event payload type: those packets go to the core, which detects the
     /// digits and relays them beside the kernel.
     pub(crate) event_pt: Option<u8>,
+}
+
+/// What the kernel counted for a direction and the core has not folded in yet.
+struct News {
+    packets: u64,
+    bytes: u64,
+    /// Where the statistics stand after those packets (core clock).
+    end: Continuation,
+}
+
+impl InKernel {
+    /// The part of `state` not folded in yet; `mono_epoch_ns` maps the kernel's clock to the
+    /// core's.
+    fn news(&self, state: &FlowState, mono_epoch_ns: u64) -> News {
+        News {
+            packets: state.packets.saturating_sub(self.absorbed.0),
+            bytes: state.payload_bytes.saturating_sub(self.absorbed.1),
+            end: Continuation {
+                highest_seq_ext: self.seed_ext
+                    + u64::from(state.highest_seq_ext.wrapping_sub(self.seed_ext as u32)),
+                last_arrival_ns: state.last_arrival_ns.saturating_sub(mono_epoch_ns),
+                last_ts: state.last_ts,
+                jitter: f64::from(state.jitter_x16) / 16.0,
+            },
+        }
+    }
 }
 
 /// A core's handle on the process's forwarder.
@@ -241,8 +267,11 @@ impl Kernel {
                 return;
             }
         };
-        let packets = state.packets.saturating_sub(ik.absorbed.0);
-        let bytes = state.payload_bytes.saturating_sub(ik.absorbed.1);
+        let News {
+            packets,
+            bytes,
+            end: cont,
+        } = ik.news(&state, self.mono_epoch_ns);
         if packets == 0 {
             return;
         }
@@ -250,19 +279,8 @@ impl Kernel {
         if !end {
             a.in_kernel = Some(ik);
         }
-        let at_ns = state.last_arrival_ns.saturating_sub(self.mono_epoch_ns);
-        let end_ext =
-            ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
-        a.recv.absorb(
-            packets,
-            bytes,
-            Continuation {
-                highest_seq_ext: end_ext,
-                last_arrival_ns: at_ns,
-                last_ts: state.last_ts,
-                jitter: f64::from(state.jitter_x16) / 16.0,
-            },
-        );
+        let at_ns = cont.last_arrival_ns;
+        a.recv.absorb(packets, bytes, cont);
         a.last_rx = a.last_rx.max(self.epoch + Duration::from_nanos(at_ns));
         if let Some(ssrc) = a.ssrc {
             // The sender was heard until `at_ns`: the latch must not think it silent.
@@ -271,7 +289,8 @@ impl Kernel {
         counters.kernel_packets += packets;
         counters.kernel_bytes += bytes;
         if let Some(b) = table.slot_mut(ik.peer) {
-            b.out.absorb(packets, end_ext as u16, state.last_ts, at_ns);
+            b.out
+                .absorb(packets, cont.highest_seq_ext as u16, cont.last_ts, at_ns);
             b.packets_sent += packets;
             b.bytes_sent += bytes;
         }
@@ -302,18 +321,8 @@ impl Kernel {
         let mut recv = a.recv.clone();
         if let Some(ik) = a.in_kernel {
             if let Ok(Some(state)) = self.fwd.peek(ik.key) {
-                let end_ext =
-                    ik.seed_ext + u64::from(state.highest_seq_ext.wrapping_sub(ik.seed_ext as u32));
-                recv.absorb(
-                    state.packets.saturating_sub(ik.absorbed.0),
-                    state.payload_bytes.saturating_sub(ik.absorbed.1),
-                    Continuation {
-                        highest_seq_ext: end_ext,
-                        last_arrival_ns: state.last_arrival_ns.saturating_sub(self.mono_epoch_ns),
-                        last_ts: state.last_ts,
-                        jitter: f64::from(state.jitter_x16) / 16.0,
-                    },
-                );
+                let news = ik.news(&state, self.mono_epoch_ns);
+                recv.absorb(news.packets, news.bytes, news.end);
             }
         }
         let sent = a
@@ -321,11 +330,8 @@ impl Kernel {
             .and_then(|p| table.get_slot(p))
             .and_then(|b| b.in_kernel)
             .and_then(|ik| {
-                let s = self.fwd.peek(ik.key).ok().flatten()?;
-                Some((
-                    s.packets.saturating_sub(ik.absorbed.0),
-                    s.payload_bytes.saturating_sub(ik.absorbed.1),
-                ))
+                let news = ik.news(&self.fwd.peek(ik.key).ok().flatten()?, self.mono_epoch_ns);
+                Some((news.packets, news.bytes))
             })
             .unwrap_or((0, 0));
         Some(a.stats_with(&recv, sent.0, sent.1))
@@ -336,10 +342,8 @@ impl Kernel {
     pub(crate) fn last_rx(&self, ep: &Endpoint) -> Option<Instant> {
         let ik = ep.in_kernel?;
         let state = self.fwd.peek(ik.key).ok().flatten()?;
-        (state.packets > 0).then(|| {
-            self.epoch
-                + Duration::from_nanos(state.last_arrival_ns.saturating_sub(self.mono_epoch_ns))
-        })
+        let news = ik.news(&state, self.mono_epoch_ns);
+        (state.packets > 0).then(|| self.epoch + Duration::from_nanos(news.end.last_arrival_ns))
     }
 }
 
