@@ -48,7 +48,7 @@ pub(crate) struct InKernel {
     absorbed: (u64, u64),
     /// Telephone-event payload type: those packets go to the core, which detects the
     /// digits and relays them beside the kernel.
-    pub(crate) event_pt: Option<u8>,
+    event_pt: Option<u8>,
 }
 
 /// What the kernel counted for a direction and the core has not folded in yet.
@@ -226,6 +226,36 @@ impl Kernel {
         Some((key, source, rule, cont.highest_seq_ext, event_pt))
     }
 
+    /// An RTP packet from `src` with payload type `pt`, received by endpoint `slot`, reached
+    /// the core. If the kernel has that direction (the packet came here anyway: a new SSRC,
+    /// reordering, ...), the core takes it back before it counts the packet; a telephone
+    /// event, which the core detects and relays beside the kernel, only folds in what the
+    /// kernel counted so far.
+    pub(crate) fn before_core_counts(
+        &self,
+        table: &mut EndpointTable,
+        slot: u32,
+        src: Option<SocketAddr>,
+        pt: u8,
+        counters: &mut LocalCounters,
+    ) {
+        let Some(a) = table.get_slot(slot) else {
+            return;
+        };
+        let Some(ik) = a.in_kernel else {
+            return;
+        };
+        if a.rtp_latch.latched_source() != src {
+            // A stranger: the latch drops it; the direction stays in the kernel.
+            return;
+        }
+        if ik.event_pt == Some(pt) {
+            self.sync(table, slot, counters);
+        } else {
+            self.take_back(table, slot, counters);
+        }
+    }
+
     /// Takes back the direction endpoint `slot` receives, if the kernel has it, folding
     /// what the kernel counted into the endpoint and its peer.
     pub(crate) fn take_back(
@@ -345,6 +375,20 @@ impl Kernel {
         let news = ik.news(&state, self.mono_epoch_ns);
         (state.packets > 0).then(|| self.epoch + Duration::from_nanos(news.end.last_arrival_ns))
     }
+}
+
+/// Counts one RTP packet the core relayed for the direction `a` receives; true when the
+/// direction is due to be offered to the kernel.
+pub(crate) fn warmed_up(a: &mut Endpoint) -> bool {
+    if a.in_kernel.is_some() {
+        return false;
+    }
+    a.kernel_countdown = a.kernel_countdown.saturating_sub(1);
+    if a.kernel_countdown > 0 {
+        return false;
+    }
+    a.kernel_countdown = WARM_UP;
+    true
 }
 
 /// Loads and attaches the forwarder as `config` asks; `None` when it is off, or when it is

@@ -98,26 +98,8 @@ impl PacketPath<'_> {
         self.counters.packets_in += 1;
         self.counters.bytes_in += len as u64;
         let inspected = inspect(bytes, truncated, on_rtcp_port);
-        if let Some(kernel) = self.kernel {
-            // RTP of a direction the kernel has that came here anyway (a new SSRC,
-            // reordering, ...): the core takes the direction back before it counts it.
-            let pt = match inspected {
-                Inspected::Rtp(info) => Some(info.pt),
-                _ => None,
-            };
-            let in_kernel = self.table.get_slot(handle.slot).and_then(|a| {
-                let ik = a.in_kernel?;
-                (pt.is_some() && a.rtp_latch.latched_source() == src).then_some(ik)
-            });
-            match in_kernel {
-                // Telephone events are the core's to detect and relay beside the kernel,
-                // after what the kernel counted so far.
-                Some(ik) if pt.is_some() && pt == ik.event_pt => {
-                    kernel.sync(self.table, handle.slot, self.counters);
-                }
-                Some(_) => kernel.take_back(self.table, handle.slot, self.counters),
-                None => {}
-            }
+        if let (Some(kernel), Inspected::Rtp(info)) = (self.kernel, inspected) {
+            kernel.before_core_counts(self.table, handle.slot, src, info.pt, self.counters);
         }
         let mut newly_latched = false;
         let Some(peer) = self.accept(
@@ -170,12 +152,8 @@ impl PacketPath<'_> {
                     Ok(outcome) if outcome.is_forwarded() => {
                         b.packets_sent += 1;
                         b.bytes_sent += info.payload_len as u64;
-                        if self.kernel.is_some() && a.in_kernel.is_none() {
-                            a.kernel_countdown = a.kernel_countdown.saturating_sub(1);
-                            if a.kernel_countdown == 0 {
-                                a.kernel_countdown = crate::kernel::WARM_UP;
-                                self.offers.push(handle.slot);
-                            }
+                        if self.kernel.is_some() && crate::kernel::warmed_up(a) {
+                            self.offers.push(handle.slot);
                         }
                         Some((b.rtp_fd, dest))
                     }
