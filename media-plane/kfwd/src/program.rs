@@ -278,23 +278,23 @@ fn rewrite_headers(a: &mut Asm) {
     a.load(Size::W, R3, R9, V_PORTS);
     a.store(Size::W, R7, UDP_PORTS, R3);
     save_new(a, 2);
+    // Host-order `field` (saved at `slot`) plus the rule's offset, back in network order.
+    let offset = |a: &mut Asm, size: Size, bits: i32, slot: i16, off: i16, field: i16| {
+        a.load(Size::DW, R3, FP, slot);
+        a.load(size, R4, R9, off);
+        a.alu_reg(Alu::Add, R3, R4);
+        a.swap_be(R3, bits);
+        a.store(size, R7, field, R3);
+    };
     // First RTP word: payload type (and marker), sequence number.
     save_old(a, 3);
     a.load(Size::DW, R3, FP, S_PT_BYTE);
     a.store(Size::B, R7, RTP_PT, R3);
-    a.load(Size::DW, R3, FP, S_SEQ);
-    a.load(Size::H, R4, R9, V_SEQ_OFF);
-    a.alu_reg(Alu::Add, R3, R4);
-    a.swap_be(R3, 16);
-    a.store(Size::H, R7, RTP_SEQ, R3);
+    offset(a, Size::H, 16, S_SEQ, V_SEQ_OFF, RTP_SEQ);
     save_new(a, 3);
     // Timestamp.
     save_old(a, 4);
-    a.load(Size::DW, R3, FP, S_TS);
-    a.load(Size::W, R4, R9, V_TS_OFF);
-    a.alu_reg(Alu::Add, R3, R4);
-    a.swap_be(R3, 32);
-    a.store(Size::W, R7, RTP_TS, R3);
+    offset(a, Size::W, 32, S_TS, V_TS_OFF, RTP_TS);
     save_new(a, 4);
     // SSRC.
     save_old(a, 5);
