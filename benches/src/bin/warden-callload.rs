@@ -733,6 +733,20 @@ fn machine_cpu() -> Option<f64> {
     Some(busy as f64 / clock_ticks())
 }
 
+/// Every configured rate in turn, up to the first with a failed call.
+fn run_phases(server: &Server, args: &Args, dir: &Path, callee_port: u16) -> Result<Vec<Phase>> {
+    let mut phases = Vec::new();
+    for &rate in &args.rates {
+        let p = run_phase(server, args, dir, callee_port, rate)?;
+        let stop = !p.clean();
+        phases.push(p);
+        if stop {
+            break;
+        }
+    }
+    Ok(phases)
+}
+
 fn print_phases(name: &str, phases: &[Phase]) {
     println!("{name}");
     println!(
@@ -787,16 +801,7 @@ fn main() -> Result<()> {
         let server = start_warden(&args, &dir, kernel)?;
         let callee_port = free_port()?;
         register_callee(&server, callee_port)?;
-        let mut phases = Vec::new();
-        for &rate in &args.rates {
-            let p = run_phase(&server, &args, &dir, callee_port, rate)?;
-            let stop = !p.clean();
-            phases.push(p);
-            if stop {
-                break;
-            }
-        }
-        results.insert(name, phases);
+        results.insert(name, run_phases(&server, &args, &dir, callee_port)?);
     }
     if let Some(bin) = &args.kamailio {
         let mut references = vec![("kamailio", "kamailio.cfg", None)];
@@ -807,16 +812,7 @@ fn main() -> Result<()> {
             let callee_port = free_port()?;
             match start_kamailio(bin, config, rtpengine, &dir, callee_port) {
                 Ok(server) => {
-                    let mut phases = Vec::new();
-                    for &rate in &args.rates {
-                        let p = run_phase(&server, &args, &dir, callee_port, rate)?;
-                        let stop = !p.clean();
-                        phases.push(p);
-                        if stop {
-                            break;
-                        }
-                    }
-                    results.insert(name, phases);
+                    results.insert(name, run_phases(&server, &args, &dir, callee_port)?);
                 }
                 Err(e) => eprintln!("{name} not measured: {e:#}"),
             }
