@@ -130,20 +130,13 @@ impl Kernel {
         let Some((a, b)) = table.pair_mut(slot, peer) else {
             return false;
         };
-        let Some((key, source, rule, seed_ext, event_pt)) = self.rule(a, b, peer, slot) else {
+        let Some((rule, handed)) = self.rule(a, b, peer, slot) else {
             a.kernel_countdown = WARM_UP;
             return false;
         };
-        match self.fwd.insert(key, &rule) {
+        match self.fwd.insert(handed.key, &rule) {
             Ok(()) => {
-                a.in_kernel = Some(InKernel {
-                    key,
-                    source,
-                    peer,
-                    seed_ext,
-                    absorbed: (0, 0),
-                    event_pt,
-                });
+                a.in_kernel = Some(handed);
                 counters.kernel_handoffs += 1;
                 true
             }
@@ -157,14 +150,14 @@ impl Kernel {
         }
     }
 
-    /// The rule for a→b, when the direction is plain.
+    /// The rule for a→b and what the core keeps of it, when the direction is plain.
     fn rule(
         &self,
         a: &Endpoint,
         b: &Endpoint,
         b_slot: u32,
         a_slot: u32,
-    ) -> Option<(FlowKey, SocketAddr, Rule, u64, Option<u8>)> {
+    ) -> Option<(Rule, InKernel)> {
         let plain = a.in_kernel.is_none()
             && b.peer == Some(a_slot)
             && a.peer == Some(b_slot)
@@ -223,7 +216,15 @@ impl Kernel {
                 jitter_x16: (cont.jitter * 16.0).clamp(0.0, f64::from(u32::MAX)) as u32,
             },
         };
-        Some((key, source, rule, cont.highest_seq_ext, event_pt))
+        let handed = InKernel {
+            key,
+            source,
+            peer: b_slot,
+            seed_ext: cont.highest_seq_ext,
+            absorbed: (0, 0),
+            event_pt,
+        };
+        Some((rule, handed))
     }
 
     /// An RTP packet from `src` with payload type `pt`, received by endpoint `slot`, reached
