@@ -12,19 +12,12 @@ use tokio::time::timeout;
 use warden_dsp::codec::g711;
 use warden_dsp::dtmf::Digit;
 use warden_dsp::{DtmfGenerator, ToneGenerator, ToneSpec};
-use warden_media::{
-    default_cores, DtmfSource, DtmfSpec, EngineConfig, MediaError, MediaEvent, MediaPlane,
-};
+use warden_media::{DtmfSource, DtmfSpec, EngineConfig, MediaError, MediaEvent, MediaPlane};
 use warden_shared::ErrorCode;
 
 fn config(ports: (u16, u16)) -> EngineConfig {
-    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
-    cfg.bind = "127.0.0.1".parse().unwrap();
-    cfg.cores = vec![*default_cores().last().unwrap()];
-    cfg.rtp_ports = ports;
+    let mut cfg = support::config(ports);
     cfg.rtp_timeout = Duration::from_secs(5);
-    cfg.stats_interval = Duration::ZERO;
-    cfg.io_memory_bytes = 128 * 1024;
     cfg
 }
 

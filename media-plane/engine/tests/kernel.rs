@@ -13,17 +13,12 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
-use warden_media::{default_cores, EngineConfig, KernelForwarding, MediaPlane};
+use warden_media::{KernelForwarding, MediaPlane};
 
 fn plane(ports: (u16, u16)) -> Option<MediaPlane> {
     let required = std::env::var("WARDEN_REQUIRE_BPF").as_deref() == Ok("1");
-    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
-    cfg.bind = "127.0.0.1".parse().unwrap();
-    cfg.cores = vec![*default_cores().last().unwrap()];
-    cfg.rtp_ports = ports;
+    let mut cfg = support::config(ports);
     cfg.rtp_timeout = Duration::from_secs(5);
-    cfg.stats_interval = Duration::ZERO;
-    cfg.io_memory_bytes = 128 * 1024;
     cfg.kernel_forwarding = KernelForwarding::Required;
     cfg.kernel_interfaces = vec!["lo".into()];
     match MediaPlane::start(cfg) {

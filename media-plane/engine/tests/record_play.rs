@@ -12,17 +12,12 @@ use tokio::sync::broadcast;
 use tokio::time::timeout;
 use warden_dsp::{Codec, CodecParams, ToneGenerator, ToneSpec, Wav};
 use warden_media::{
-    default_cores, recording_file_name, EngineConfig, ErrorCode, MediaError, MediaEvent,
-    MediaPlane, PromptName, RecordMode, RemoteSpec,
+    recording_file_name, EngineConfig, ErrorCode, MediaError, MediaEvent, MediaPlane, PromptName,
+    RecordMode, RemoteSpec,
 };
 
 fn config(ports: (u16, u16), dir: &std::path::Path) -> EngineConfig {
-    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
-    cfg.bind = "127.0.0.1".parse().unwrap();
-    cfg.cores = vec![*default_cores().last().unwrap()];
-    cfg.rtp_ports = ports;
-    cfg.stats_interval = Duration::ZERO;
-    cfg.io_memory_bytes = 128 * 1024;
+    let mut cfg = support::config(ports);
     cfg.recording_dir = dir.join("recordings");
     cfg.prompts_dir = Some(dir.join("prompts"));
     cfg

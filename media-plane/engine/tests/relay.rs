@@ -16,13 +16,8 @@ use warden_media::{
 use warden_shared::{Command, Event};
 
 fn config(ports: (u16, u16)) -> EngineConfig {
-    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
-    cfg.bind = "127.0.0.1".parse().unwrap();
-    cfg.cores = vec![*default_cores().last().unwrap()];
-    cfg.rtp_ports = ports;
+    let mut cfg = support::config(ports);
     cfg.rtp_timeout = Duration::from_millis(400);
-    cfg.stats_interval = Duration::ZERO;
-    cfg.io_memory_bytes = 128 * 1024;
     cfg
 }
 

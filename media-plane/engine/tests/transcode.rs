@@ -7,17 +7,11 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout, Instant};
 use warden_dsp::{Codec, CodecParams};
-use warden_media::{default_cores, EngineConfig, LegFormat, MediaPlane, RemoteSpec, WireCodec};
+use warden_media::{LegFormat, MediaPlane, RemoteSpec, WireCodec};
 
-fn config(ports: (u16, u16)) -> EngineConfig {
-    let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap());
-    cfg.bind = "127.0.0.1".parse().unwrap();
-    cfg.cores = vec![*default_cores().last().unwrap()];
-    cfg.rtp_ports = ports;
-    cfg.stats_interval = Duration::ZERO;
-    cfg.io_memory_bytes = 128 * 1024;
-    cfg
-}
+mod support;
+
+use support::config;
 
 fn format(codec: WireCodec, payload_type: u8) -> LegFormat {
     LegFormat {
@@ -59,21 +53,7 @@ async fn drain(sock: &UdpSocket, into: &mut Vec<Vec<u8>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pcma_and_g722_parties_are_bridged_through_the_transcoder() {
     let plane = MediaPlane::start(config((41500, 41599))).unwrap();
-    let session = plane.open_session();
-    let a = plane.create_endpoint(session).await.unwrap();
-    let b = plane.create_endpoint(session).await.unwrap();
-    let (alice, bob) = (
-        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-    );
-    plane
-        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane
-        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
-        .await
-        .unwrap();
+    let (a, b, alice, bob) = support::pointed(&plane).await;
     plane
         .transcode(
             a.id,
