@@ -370,12 +370,7 @@ impl Calls {
             ),
             Action::Finished { call, record } => {
                 self.writing.fetch_add(1, Ordering::AcqRel);
-                let worker = self
-                    .calls
-                    .lock()
-                    .ok()
-                    .and_then(|c| c.get(&call).map(|m| m.worker.clone()));
-                match worker {
+                match self.worker_of(call) {
                     Some(w) => {
                         if let Err(mpsc::error::SendError(Job::Finish(record))) =
                             w.send(Job::Finish(record))
@@ -405,12 +400,7 @@ impl Calls {
         if transmits.is_empty() {
             return Ok(());
         }
-        let worker = self
-            .calls
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&call).map(|m| m.worker.clone()));
-        match worker {
+        match self.worker_of(call) {
             Some(w) => w.send(Job::Send(transmits)).map_err(|e| match e.0 {
                 Job::Send(t) => t,
                 _ => Vec::new(),
@@ -427,14 +417,17 @@ impl Calls {
         });
     }
 
-    /// Queues a media job for a call's worker.
-    fn job(&self, call: CallId, job: Job) {
-        if let Some(w) = self
-            .calls
+    /// The queue of a call's media worker, while it runs.
+    fn worker_of(&self, call: CallId) -> Option<mpsc::UnboundedSender<Job>> {
+        self.calls
             .lock()
             .ok()
             .and_then(|c| c.get(&call).map(|m| m.worker.clone()))
-        {
+    }
+
+    /// Queues a media job for a call's worker.
+    fn job(&self, call: CallId, job: Job) {
+        if let Some(w) = self.worker_of(call) {
             let _ = w.send(job);
         }
     }
