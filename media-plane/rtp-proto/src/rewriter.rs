@@ -232,17 +232,7 @@ impl StreamRewriter {
                 head[2..4].copy_from_slice(&out_seq.to_be_bytes());
                 head[4..8].copy_from_slice(&out_ts.to_be_bytes());
                 head[8..12].copy_from_slice(&out_ssrc.to_be_bytes());
-                let newer = match self.mark {
-                    None => true,
-                    Some(m) => (out_seq.wrapping_sub(m.seq) as i16) > 0,
-                };
-                if newer {
-                    self.mark = Some(OutputMark {
-                        seq: out_seq,
-                        ts: out_ts,
-                        at_ns: now_ns,
-                    });
-                }
+                self.advance_mark(out_seq, out_ts, now_ns);
             }
         }
         self.forwarded += 1;
@@ -331,17 +321,22 @@ impl StreamRewriter {
             return;
         }
         self.forwarded += packets;
-        let out_seq = seq.wrapping_add(cur.seq_offset);
+        self.advance_mark(
+            seq.wrapping_add(cur.seq_offset),
+            ts.wrapping_add(cur.ts_offset),
+            at_ns,
+        );
+    }
+
+    /// Makes output packet `seq` (timestamp `ts`, sent at `at_ns`) the rebase point when it
+    /// is newer than the current one.
+    fn advance_mark(&mut self, seq: u16, ts: u32, at_ns: u64) {
         let newer = match self.mark {
             None => true,
-            Some(m) => (out_seq.wrapping_sub(m.seq) as i16) > 0,
+            Some(m) => (seq.wrapping_sub(m.seq) as i16) > 0,
         };
         if newer {
-            self.mark = Some(OutputMark {
-                seq: out_seq,
-                ts: ts.wrapping_add(cur.ts_offset),
-                at_ns,
-            });
+            self.mark = Some(OutputMark { seq, ts, at_ns });
         }
     }
 
