@@ -129,9 +129,14 @@ fn rule() -> Rule {
 }
 
 fn to_port_a(seq: u16, pt: u8, ssrc: u32) -> Vec<u8> {
+    plain(PHONE_A, PORT_A, seq, pt, ssrc)
+}
+
+/// Plain RTP (no marker, timestamp 160 per sequence number) from `from` to our `port`.
+fn plain(from: SocketAddrV4, port: u16, seq: u16, pt: u8, ssrc: u32) -> Vec<u8> {
     frame(
-        PHONE_A,
-        SocketAddrV4::new(Ipv4Addr::LOCALHOST, PORT_A),
+        from,
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, port),
         Rtp {
             pt,
             marker: false,
@@ -225,31 +230,18 @@ fn anything_unusual_is_left_to_the_media_core() {
         ("a jump of 3000", to_port_a(9 + 3000, 0, 0x1111_1111)),
         (
             "another sender",
-            frame(
+            plain(
                 SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 9), 6000),
-                SocketAddrV4::new(Ipv4Addr::LOCALHOST, PORT_A),
-                Rtp {
-                    pt: 0,
-                    marker: false,
-                    seq: 10,
-                    ts: 1600,
-                    ssrc: 0x1111_1111,
-                },
+                PORT_A,
+                10,
+                0,
+                0x1111_1111,
             ),
         ),
-        ("another local port", {
-            frame(
-                PHONE_A,
-                SocketAddrV4::new(Ipv4Addr::LOCALHOST, PORT_A + 2),
-                Rtp {
-                    pt: 0,
-                    marker: false,
-                    seq: 10,
-                    ts: 1600,
-                    ssrc: 0x1111_1111,
-                },
-            )
-        }),
+        (
+            "another local port",
+            plain(PHONE_A, PORT_A + 2, 10, 0, 0x1111_1111),
+        ),
         ("RTCP on the RTP port (rtcp-mux)", {
             let mut f = to_port_a(10, 0, 0x1111_1111);
             f[43] = 200; // SR
