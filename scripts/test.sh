@@ -26,6 +26,9 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+# The in-kernel forwarding test into a network namespace: ip (netns, veth) and a Python listener.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ -f admin/test.sh ]; then
   # Dashboard end-to-end tests drive Debian's Chromium (no browser downloads).
   [ -x /usr/bin/chromium ] || need+=(chromium)
