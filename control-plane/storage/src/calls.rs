@@ -233,6 +233,35 @@ const INSERT: &str =
      callee_mos, recording_path, recording_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 
+/// Columns [`INSERT`] sets.
+const INSERT_COLUMNS: usize = 20;
+
+/// Most records in one multi-row `INSERT` (SQLite allows 32766 parameters, PostgreSQL 65535).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// [`INSERT`] for `rows` records: `VALUES ($1, ..., $20), ($21, ...), ...`.
+fn insert_rows(rows: usize) -> String {
+    let head = INSERT.split_once("VALUES").map_or(INSERT, |(h, _)| h);
+    let mut sql = String::with_capacity(head.len() + rows * INSERT_COLUMNS * 5);
+    sql.push_str(head);
+    sql.push_str("VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..INSERT_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * INSERT_COLUMNS + col + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// The checked numeric columns of a record.
 struct Numbers {
     duration: i64,
@@ -302,17 +331,21 @@ impl Store {
         })
     }
 
-    /// Stores several call detail records in one transaction: all of them, or none when
-    /// one is refused.
+    /// Stores several call detail records in one statement per [`ROWS_PER_INSERT`] records,
+    /// all in one transaction: all of them, or none when one is refused.
     pub async fn insert_call_records(&self, recs: &[NewCallRecord]) -> Result<()> {
         let numbers = recs.iter().map(Numbers::of).collect::<Result<Vec<_>>>()?;
+        let rows: Vec<_> = recs.iter().zip(numbers).collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(query_err)?;
-            for (rec, n) in recs.iter().zip(numbers) {
-                bind_record!(sqlx::query(INSERT), pool, rec, n)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err)?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let sql = insert_rows(chunk.len());
+                // Batches vary in size: a statement per size would crowd the cache.
+                let mut query = sqlx::query(&sql).persistent(false);
+                for (rec, n) in chunk {
+                    query = bind_record!(query, pool, *rec, n);
+                }
+                query.execute(&mut *tx).await.map_err(query_err)?;
             }
             tx.commit().await.map_err(query_err)
         })
@@ -400,6 +433,13 @@ mod tests {
             recording_path: None,
             recording_ms: None,
         }
+    }
+
+    #[test]
+    fn one_row_insert_is_the_plain_insert() {
+        assert_eq!(insert_rows(1), INSERT);
+        let two = insert_rows(2);
+        assert!(two.ends_with("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20), ($21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)"), "{two}");
     }
 
     backend_tests! {
@@ -495,6 +535,29 @@ mod tests {
             let page = store.search_call_records(&CallRecordFilter::default()).await.unwrap();
             assert_eq!(page.total, 3, "nothing of a refused batch is stored");
             store.insert_call_records(&[]).await.unwrap();
+        }
+
+        async fn large_batches_span_several_statements(store) {
+            let n = 2 * ROWS_PER_INSERT + 7;
+            let recs: Vec<NewCallRecord> = (0..n)
+                .map(|i| record("1001", &format!("2{i:04}"), i as i64, Disposition::Answered))
+                .collect();
+            store.insert_call_records(&recs).await.unwrap();
+            let f = CallRecordFilter { limit: Some(1000), ..Default::default() };
+            let page = store.search_call_records(&f).await.unwrap();
+            assert_eq!(page.total, n as u64);
+            let mut callees: Vec<String> = page.items.into_iter().map(|c| c.record.callee).collect();
+            callees.sort();
+            callees.dedup();
+            assert_eq!(callees.len(), 1000, "the newest 1000, each once");
+            assert_eq!(callees.last().map(String::as_str), Some(format!("2{:04}", n - 1).as_str()));
+
+            let mut bad = recs[..ROWS_PER_INSERT + 1].to_vec();
+            bad[ROWS_PER_INSERT].duration_ms = u64::MAX;
+            let err = store.insert_call_records(&bad).await.unwrap_err();
+            assert!(matches!(err, StorageError::InvalidInput { field: "duration_ms", .. }), "{err:?}");
+            let page = store.search_call_records(&CallRecordFilter::default()).await.unwrap();
+            assert_eq!(page.total, n as u64, "nothing of a refused batch is stored");
         }
 
         async fn inconsistent_records_are_refused(store) {
