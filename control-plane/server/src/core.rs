@@ -6,8 +6,9 @@
 //!
 //! Call signalling (INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, every request inside a
 //! call's dialog, and every response) goes to [`Calls`], which has its own transaction layer
-//! inside the B2BUA. Those messages are handed over in arrival order from the receive loop;
-//! REGISTER and out-of-dialog OPTIONS stay here.
+//! inside the B2BUA. Those messages are handed over on the transport's receive task, in
+//! arrival order and with no hop to another task; REGISTER and out-of-dialog OPTIONS come
+//! here through a channel and get a task each.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -80,11 +81,8 @@ impl SipCore {
     /// Receives inbound messages until every transport is gone.
     pub(crate) async fn run(self: Arc<Self>, mut inbound: mpsc::Receiver<Inbound>) {
         tokio::spawn(self.clone().timer_loop());
+        // Call messages were taken on the transports' tasks ([`TransportObserver::call_message`]).
         while let Some(msg) = inbound.recv().await {
-            self.calls.note_flow(msg.flow);
-            if calls::is_call_message(&msg.data) && self.on_call_message(msg.flow, &msg.data) {
-                continue;
-            }
             let core = self.clone();
             tokio::spawn(async move { core.on_inbound(msg).await });
         }
@@ -374,6 +372,11 @@ fn reply_address(flow: Flow, via: Option<(Option<u16>, Option<RPort>)>) -> Socke
 }
 
 impl TransportObserver for SipCore {
+    fn call_message(&self, flow: Flow, data: &[u8]) -> bool {
+        self.calls.note_flow(flow);
+        calls::is_call_message(data) && self.on_call_message(flow, data)
+    }
+
     fn frame_error(&self, transport: crate::transport::Transport) {
         self.metrics
             .parse_errors

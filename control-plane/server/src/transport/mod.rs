@@ -70,6 +70,10 @@ pub(crate) trait TransportObserver: Send + Sync + 'static {
     fn frame_error(&self, transport: Transport);
     /// A message was dropped by the per-source rate limiter or a ban.
     fn dropped(&self, peer: SocketAddr) -> bool;
+    /// Handles a call message at once, on the transport's own task (so a socket's call
+    /// messages are handled in arrival order, with no hand-over to another task). False:
+    /// it is not one (or does not parse), and goes to the SIP core's task as an [`Inbound`].
+    fn call_message(&self, flow: Flow, data: &[u8]) -> bool;
 }
 
 /// Handles to every open socket and connection, used to send.

@@ -100,6 +100,9 @@ async fn serve(
         loop {
             match deframer.next_frame() {
                 Ok(Some(Frame::Message(data))) => {
+                    if observer.call_message(flow, &data) {
+                        continue;
+                    }
                     if inbound.send(Inbound { flow, data }).await.is_err() {
                         break 'read;
                     }

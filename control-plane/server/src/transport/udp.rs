@@ -40,13 +40,16 @@ pub(crate) async fn spawn_udp_listener(
             if observer.dropped(peer) {
                 continue;
             }
-            let data = Bytes::copy_from_slice(&buf[..n]);
             let flow = Flow {
                 transport: Transport::Udp,
                 local,
                 peer,
                 conn: None,
             };
+            if observer.call_message(flow, &buf[..n]) {
+                continue;
+            }
+            let data = Bytes::copy_from_slice(&buf[..n]);
             if inbound.send(Inbound { flow, data }).await.is_err() {
                 warn!(%local, "sip core gone; udp listener stops");
                 break;
