@@ -29,8 +29,10 @@ use crate::error::MediaError;
 use crate::load::LocalCounters;
 
 /// RTP packets a direction is relayed by the core before it is offered to the kernel
-/// (and again after the core took it back).
-pub(crate) const WARM_UP: u16 = 4;
+/// (and again after the core took it back): RFC 3550's probation (`MIN_SEQUENTIAL`, A.1).
+/// The first latches the sender and fixes the SSRC rewrite; the kernel then checks every
+/// later packet's sequence against the highest the core saw.
+pub(crate) const WARM_UP: u16 = 2;
 /// Payload types never taken by the kernel: with rtcp-mux, RTCP's packet types read as
 /// these (RFC 5761 §4).
 const RTCP_RANGE: std::ops::RangeInclusive<usize> = 64..=95;

@@ -115,7 +115,7 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
         assert!(w.metric("warden_calls_started_total") >= 1.0);
         assert_eq!(w.metric("warden_calls_active"), 0.0);
         if std::env::var("WARDEN_REQUIRE_BPF").as_deref() == Ok("1") {
-            // After the 4-packet warm-up each direction went through the kernel; the
+            // After the 2-packet warm-up each direction went through the kernel; the
             // media core counted those packets when the call ended (published each second).
             let kernel = "warden_media_kernel_packets_total";
             let deadline = Instant::now() + Duration::from_secs(3);
