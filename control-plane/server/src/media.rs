@@ -13,8 +13,12 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use warden_config::Config;
-use warden_media::{CoreLoadSnapshot, DropReason, EngineConfig, KernelForwarding, MediaPlane};
+use warden_media::{
+    CoreLoadSnapshot, DropReason, EngineConfig, EventPump, KernelForwarding, MediaPlane, Pumped,
+};
 
 use crate::error::ControlError;
 
@@ -50,13 +54,37 @@ pub(crate) fn engine_config(config: &Config) -> EngineConfig {
     }
 }
 
-/// Starts the media plane (one pinned executor per configured core).
+/// Starts the media plane (one pinned executor per configured core), with its event pump
+/// as a task on the current runtime.
 pub(crate) fn start(config: &Config) -> Result<MediaPlane, ControlError> {
     let engine = engine_config(config);
-    let plane =
-        MediaPlane::start(engine.clone()).map_err(|e| ControlError::Media(e.to_string()))?;
+    let (plane, pump) = MediaPlane::start_with_pump(engine.clone())
+        .map_err(|e| ControlError::Media(e.to_string()))?;
+    spawn_pump(pump)?;
     tracing::info!(cores = ?engine.cores, address = %engine.address, ports = ?engine.rtp_ports, "media plane started");
     Ok(plane)
+}
+
+/// Runs the media plane's event pump as a task: a core's reply wakes this runtime directly
+/// and completes its waiter here, with no thread in between.
+fn spawn_pump(mut pump: EventPump) -> Result<(), ControlError> {
+    // SAFETY: the bell owns (a share of) its eventfd, so the descriptor stays open and the
+    // same for as long as the `AsyncFd` holds the bell.
+    let bell = unsafe { AsyncFd::register_with_interest(pump.bell(), Interest::READABLE) }
+        .map_err(|e| ControlError::Media(format!("media event bell: {e}")))?;
+    tokio::spawn(async move {
+        while pump.pump() != Pumped::Stopped {
+            match bell.readable().await {
+                // Cleared before the next pump resets the bell: a ring after that wakes us.
+                Ok(mut ready) => ready.clear_ready(),
+                Err(e) => {
+                    tracing::error!(error = %e, "media event bell failed; media replies stop");
+                    break;
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Labels of a per-core metric.

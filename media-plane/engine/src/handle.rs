@@ -2,7 +2,7 @@
 //!
 //! Commands go through a `std::sync::Mutex` around each core's ring producer (locks exist
 //! only on the control side), replies come back through one oneshot per request id,
-//! completed by the event pump thread.
+//! completed by the event pump (its own thread, or the caller's: [`MediaPlane::start_with_pump`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,7 +27,7 @@ use crate::ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 use crate::load::{CoreLoad, CoreLoadSnapshot};
 use crate::memlock;
 use crate::playback::Prompts;
-use crate::pump::{self, Pending, Shared};
+use crate::pump::{self, EventPump, Pending, Shared};
 use crate::sys::EventFd;
 
 /// Subscribers' channel depth; a subscriber that falls further behind sees `Lagged`.
@@ -89,8 +89,25 @@ fn done(event: Event) -> Result<(), MediaError> {
 
 impl MediaPlane {
     /// Checks the configuration and the locked-memory limit, starts one pinned glommio
-    /// executor per configured core and the event pump, and waits until every core is ready.
+    /// executor per configured core and the event pump's thread, and waits until every core
+    /// is ready.
     pub fn start(config: EngineConfig) -> Result<MediaPlane, MediaError> {
+        let (plane, pump) = Self::start_with_pump(config)?;
+        let pump = std::thread::Builder::new()
+            .name("warden-media-events".into())
+            .spawn(move || pump::run(pump))
+            .map_err(|e| MediaError::Startup {
+                core: 0,
+                reason: format!("event pump thread: {e}"),
+            })?;
+        *lock(&plane.inner.pump) = Some(pump);
+        Ok(plane)
+    }
+
+    /// [`MediaPlane::start`] without the event pump's thread: the caller runs the returned
+    /// [`EventPump`] (calling [`EventPump::pump`] whenever its bell is readable, until it
+    /// says [`Pumped::Stopped`](crate::Pumped::Stopped)). Until it does, no request completes.
+    pub fn start_with_pump(config: EngineConfig) -> Result<(MediaPlane, EventPump), MediaError> {
         config.validate()?;
         memlock::ensure(config.memlock_needed(), config.cores.len())?;
         let bell = Arc::new(EventFd::new().map_err(|e| MediaError::Startup {
@@ -191,16 +208,9 @@ impl MediaPlane {
                 });
             }
         }
-        let pump_shared = shared.clone();
-        let pump = std::thread::Builder::new()
-            .name("warden-media-events".into())
-            .spawn(move || pump::run(pump_shared, consumers))
-            .map_err(|e| MediaError::Startup {
-                core: 0,
-                reason: format!("event pump thread: {e}"),
-            })?;
+        let pump = EventPump::new(shared.clone(), consumers);
         tracing::info!(cores = ?config.cores, ports = ?config.rtp_ports, "media plane started");
-        Ok(MediaPlane {
+        let plane = MediaPlane {
             inner: Arc::new(Inner {
                 shared,
                 cores,
@@ -208,9 +218,10 @@ impl MediaPlane {
                 next_req: AtomicU64::new(1),
                 next_session: AtomicU64::new(1),
                 stopped: AtomicBool::new(false),
-                pump: Mutex::new(Some(pump)),
+                pump: Mutex::new(None),
             }),
-        })
+        };
+        Ok((plane, pump))
     }
 
     /// The configuration the plane runs with.

@@ -30,6 +30,7 @@ pub use error::MediaError;
 pub use handle::{MediaPlane, PendingReply};
 pub use ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 pub use load::{CoreLoad, CoreLoadSnapshot, DropReason, DROP_REASONS};
+pub use pump::{EventPump, PumpBell, Pumped};
 #[doc(hidden)]
 pub use transcode::FramePath;
 pub use warden_shared::{

@@ -104,35 +104,96 @@ impl Shared {
     }
 }
 
-/// Runs until `shared.stop` is set and every ring is drained.
-pub(crate) fn run(shared: Arc<Shared>, mut rings: Vec<EventConsumer>) {
-    let mut gone = vec![false; rings.len()];
-    loop {
+/// The event pump: every core's event ring and what their events complete.
+///
+/// [`crate::MediaPlane::start`] runs it on a thread of its own.
+/// [`crate::MediaPlane::start_with_pump`] hands it to the caller instead, to run where the
+/// replies are awaited (e.g. a task on the control plane's runtime, woken by
+/// [`EventPump::bell`]): a reply then reaches its waiter with no extra thread between.
+pub struct EventPump {
+    shared: Arc<Shared>,
+    rings: Vec<EventConsumer>,
+    gone: Vec<bool>,
+}
+
+/// What [`EventPump::pump`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pumped {
+    /// At least one event was handled.
+    Events,
+    /// Every ring was empty: wait for the bell.
+    Idle,
+    /// The plane stopped and every ring is drained: the pump is done (pending requests
+    /// were failed).
+    Stopped,
+}
+
+/// The event pump's bell, readable when a core pushed events (a non-blocking eventfd).
+pub struct PumpBell(Arc<EventFd>);
+
+impl std::os::fd::AsRawFd for PumpBell {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.raw()
+    }
+}
+
+impl EventPump {
+    pub(crate) fn new(shared: Arc<Shared>, rings: Vec<EventConsumer>) -> EventPump {
+        let gone = vec![false; rings.len()];
+        EventPump {
+            shared,
+            rings,
+            gone,
+        }
+    }
+
+    /// The bell the cores ring after pushing events.
+    pub fn bell(&self) -> PumpBell {
+        PumpBell(self.shared.bell.clone())
+    }
+
+    /// Resets the bell, then handles every event waiting in the rings (never blocks).
+    pub fn pump(&mut self) -> Pumped {
+        self.shared.bell.drain();
         let mut any = false;
-        for (core, ring) in rings.iter_mut().enumerate() {
+        for (core, ring) in self.rings.iter_mut().enumerate() {
             while let Some(frame) = ring.pop() {
                 any = true;
                 match frame {
-                    Ok(event) => shared.dispatch(core, event),
+                    Ok(event) => self.shared.dispatch(core, event),
                     Err(error) => {
-                        shared.bad_events.fetch_add(1, Ordering::Relaxed);
+                        self.shared.bad_events.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(core, %error, "undecodable event frame");
                     }
                 }
             }
-            if !gone[core] && ring.is_abandoned() && ring.is_empty() {
-                gone[core] = true;
-                shared.fail_core(core);
+            if !self.gone[core] && ring.is_abandoned() && ring.is_empty() {
+                self.gone[core] = true;
+                self.shared.fail_core(core);
             }
         }
-        if shared.stop.load(Ordering::Acquire) && !any {
-            break;
-        }
-        if !any {
-            shared.bell.wait(Duration::from_millis(100));
+        if any {
+            Pumped::Events
+        } else if self.shared.stop.load(Ordering::Acquire) {
+            self.shared.pending().clear();
+            Pumped::Stopped
+        } else {
+            Pumped::Idle
         }
     }
-    shared.pending().clear();
+}
+
+/// Runs the pump on the calling thread until the plane stopped and every ring is drained.
+pub(crate) fn run(mut pump: EventPump) {
+    loop {
+        match pump.pump() {
+            Pumped::Events => {}
+            Pumped::Idle => {
+                pump.shared.bell.wait(Duration::from_millis(100));
+            }
+            Pumped::Stopped => break,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -198,7 +259,7 @@ mod tests {
         let ((_c1, evt1), (_d1, _producer1)) = core_rings(4);
         drop(producer0); // core 0 is gone
         let pump_shared = shared.clone();
-        let pump = std::thread::spawn(move || run(pump_shared, vec![evt0, evt1]));
+        let pump = std::thread::spawn(move || run(EventPump::new(pump_shared, vec![evt0, evt1])));
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while rx0.try_recv() != Err(oneshot::error::TryRecvError::Closed) {
             assert!(
@@ -215,5 +276,35 @@ mod tests {
         // At stop every remaining request is failed too.
         assert_eq!(rx1.try_recv(), Err(oneshot::error::TryRecvError::Closed));
         assert!(shared.pending().is_empty());
+    }
+
+    #[test]
+    fn a_pump_run_by_its_owner_completes_replies_and_ends_after_stop() {
+        let shared = shared();
+        let ((_cmd, evt), (_commands, mut producer)) = core_rings(4);
+        let mut pump = EventPump::new(shared.clone(), vec![evt]);
+        assert_eq!(pump.pump(), Pumped::Idle);
+
+        let (tx, mut rx) = oneshot::channel();
+        shared.pending().insert(5, Pending { core: 0, tx });
+        producer.push(&Event::Done { req: RequestId(5) }).unwrap();
+        shared.bell.signal();
+        assert_eq!(pump.pump(), Pumped::Events);
+        assert_eq!(rx.try_recv().unwrap(), Event::Done { req: RequestId(5) });
+        // The pump reset the bell: nothing is left to wake its owner.
+        assert!(!shared.bell.wait(Duration::ZERO));
+        assert_eq!(pump.pump(), Pumped::Idle);
+
+        let (tx, mut waiting) = oneshot::channel();
+        shared.pending().insert(6, Pending { core: 0, tx });
+        producer.push(&Event::Done { req: RequestId(7) }).unwrap();
+        shared.stop.store(true, Ordering::Release);
+        // Events still waiting are handled before the pump says it is done.
+        assert_eq!(pump.pump(), Pumped::Events);
+        assert_eq!(pump.pump(), Pumped::Stopped);
+        assert_eq!(
+            waiting.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        );
     }
 }
