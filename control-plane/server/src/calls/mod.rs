@@ -45,6 +45,11 @@ use crate::registrar::Authenticator;
 use crate::transport::{Flow, Transports};
 use worker::Job;
 
+/// Least time from one run of the B2BUA's due timers to the next. SIP's timers are hundreds
+/// of milliseconds or more (T1 is 500 ms), so under load the timers falling due within this
+/// time run together, a wake-up for all of them rather than one each.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(10);
+
 /// The B2BUA's settings from the configuration.
 pub(crate) fn b2bua_config(config: &warden_config::Config) -> warden_b2bua::Config {
     let c = &config.calls;
@@ -534,6 +539,7 @@ impl Calls {
 
     /// Drives the B2BUA's timers.
     async fn timers(self: Arc<Self>) {
+        let mut last_run: Option<Instant> = None;
         loop {
             // Inputs racing this read see "nothing armed" and wake us again.
             self.armed.store(u64::MAX, Ordering::Release);
@@ -543,8 +549,10 @@ impl Calls {
             }
             match next {
                 Some(at) => {
+                    let at = last_run.map_or(at, |last| at.max(last + TIMER_GRANULARITY));
                     tokio::select! {
                         _ = tokio::time::sleep_until(at.into()) => {
+                            last_run = Some(Instant::now());
                             self.input(|b, now| b.handle_timeout(now));
                         }
                         _ = self.wake.notified() => {}
