@@ -17,11 +17,12 @@ use warden_shared::{
     RequestId,
 };
 
-use crate::endpoint::{Endpoint, EndpointTable, PortPool};
+use crate::endpoint::{Endpoint, EndpointTable};
 use crate::kernel::Kernel;
 use crate::load::{CoreLoad, DropReason, LocalCounters};
 use crate::notify::Notifier;
 use crate::playback::{Playbacks, Prompts};
+use crate::ports::PortPool;
 use crate::record::Recorders;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch, Epoll, EventFd, BATCH};

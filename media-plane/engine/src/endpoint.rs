@@ -1,7 +1,7 @@
 //! Endpoints (one RTP/RTCP port pair each), the generation-checked table that holds them,
 //! and the core's pool of port pairs.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
@@ -9,10 +9,9 @@ use warden_rtp_proto::stats::quality::estimate;
 use warden_rtp_proto::{
     Codec, Latch, LatchConfig, PayloadTypeMap, RecvStats, RewriterConfig, SsrcMode, StreamRewriter,
 };
-use warden_shared::{Direction, EndpointHandle, ErrorCode, PtMap, RemoteSpec, StreamStats};
+use warden_shared::{Direction, EndpointHandle, PtMap, RemoteSpec, StreamStats};
 
 use crate::record::Tap;
-use crate::sys;
 
 /// Default RTP clock rate when the remote did not give one.
 const DEFAULT_CLOCK_RATE: u32 = 8000;
@@ -361,69 +360,10 @@ impl EndpointTable {
     }
 }
 
-/// The even ports a core owns and which of them are taken.
-pub(crate) struct PortPool {
-    ports: Vec<u16>,
-    in_use: Vec<bool>,
-    cursor: usize,
-}
-
-impl PortPool {
-    pub(crate) fn new(ports: Vec<u16>) -> Self {
-        let n = ports.len();
-        Self {
-            ports,
-            in_use: vec![false; n],
-            cursor: 0,
-        }
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.ports.len()
-    }
-
-    /// Binds the next free pair (even RTP port, odd RTCP port) on `ip`, skipping ports
-    /// another process holds. Returns the pair's index, its RTP port and both sockets.
-    pub(crate) fn allocate(
-        &mut self,
-        ip: IpAddr,
-    ) -> Result<(usize, u16, socket2::Socket, socket2::Socket), ErrorCode> {
-        let n = self.ports.len();
-        let mut saw_free = false;
-        for step in 0..n {
-            let idx = (self.cursor + step) % n;
-            if self.in_use[idx] {
-                continue;
-            }
-            saw_free = true;
-            let port = self.ports[idx];
-            let Ok(rtp) = sys::bind_udp(SocketAddr::new(ip, port)) else {
-                continue;
-            };
-            let Ok(rtcp) = sys::bind_udp(SocketAddr::new(ip, port.wrapping_add(1))) else {
-                continue;
-            };
-            self.in_use[idx] = true;
-            self.cursor = (idx + 1) % n;
-            return Ok((idx, port, rtp, rtcp));
-        }
-        Err(if saw_free {
-            ErrorCode::SocketError
-        } else {
-            ErrorCode::NoFreePort
-        })
-    }
-
-    pub(crate) fn release(&mut self, idx: usize) {
-        if let Some(flag) = self.in_use.get_mut(idx) {
-            *flag = false;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::PortPool;
 
     fn endpoint(pool: &mut PortPool) -> Endpoint {
         let (idx, _, rtp, rtcp) = pool.allocate("127.0.0.1".parse().unwrap()).unwrap();
@@ -483,23 +423,5 @@ mod tests {
         assert!(table.pair_mut(b.slot, c.slot).is_some());
         assert!(table.pair_mut(b.slot, b.slot).is_none());
         assert_eq!(table.iter_mut().count(), 2);
-    }
-
-    #[test]
-    fn pool_runs_out_and_recovers() {
-        let mut pool = free_pool(2, 8);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let first = pool.allocate(ip).unwrap();
-        let second = pool.allocate(ip).unwrap();
-        assert_ne!(first.1, second.1);
-        assert_eq!(first.1 % 2, 0);
-        assert_eq!(
-            first.3.local_addr().unwrap().as_socket().unwrap().port(),
-            first.1 + 1
-        );
-        assert!(matches!(pool.allocate(ip), Err(ErrorCode::NoFreePort)));
-        pool.release(first.0);
-        drop(first);
-        assert!(pool.allocate(ip).is_ok());
     }
 }

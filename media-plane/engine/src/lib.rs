@@ -17,6 +17,7 @@ mod load;
 mod memlock;
 mod notify;
 mod playback;
+mod ports;
 mod pump;
 mod record;
 mod relay;
