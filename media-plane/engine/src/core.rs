@@ -8,6 +8,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use crate::kernel::Kernel;
 use crate::load::{CoreLoad, DropReason, LocalCounters};
 use crate::notify::Notifier;
 use crate::playback::{Playbacks, Prompts};
-use crate::ports::PortPool;
+use crate::ports::{token, untoken, PortPool};
 use crate::record::Recorders;
 use crate::relay::PacketPath;
 use crate::sys::{self, Batch, Epoll, EventFd, BATCH};
@@ -51,6 +52,8 @@ pub(crate) struct CoreSetup {
     pub(crate) bind: IpAddr,
     pub(crate) address: IpAddr,
     pub(crate) ports: Vec<u16>,
+    /// Most port pairs kept bound between calls (see `ports.rs`).
+    pub(crate) resting_pairs: usize,
     pub(crate) rtp_timeout: Duration,
     /// Shortest time between two wake-ups (see `EngineConfig::wake_interval`).
     pub(crate) wake_interval: Duration,
@@ -91,21 +94,6 @@ fn coalesce_plan(
     }
     let left = timeout.saturating_sub(sleep).as_micros().div_ceil(1000);
     (sleep, left.min(MAX_SLEEP_MS as u128) as i32)
-}
-
-/// Encodes which socket of which endpoint an epoll entry is.
-fn token(handle: EndpointHandle, rtcp: bool) -> u64 {
-    (u64::from(handle.generation) << 32)
-        | (u64::from(handle.slot & 0x7fff_ffff) << 1)
-        | u64::from(rtcp)
-}
-
-fn untoken(token: u64) -> (EndpointHandle, bool) {
-    let handle = EndpointHandle {
-        slot: ((token >> 1) & 0x7fff_ffff) as u32,
-        generation: (token >> 32) as u32,
-    };
-    (handle, token & 1 == 1)
 }
 
 /// Whether the loop goes on.
@@ -163,7 +151,7 @@ impl Core {
         } else {
             (setup.rtp_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(100))
         };
-        let pool = PortPool::new(setup.ports);
+        let pool = PortPool::with_idle_limit(setup.ports, setup.resting_pairs);
         let writer = match writer::spawn(setup.recording_dir.clone(), setup.index) {
             Ok(w) => Some(w),
             Err(error) => {
@@ -320,9 +308,27 @@ impl Core {
         }
     }
 
+    /// Reads and drops what reached a pair resting between calls (late RTP of its last
+    /// call): it never reaches the pair's next call.
+    fn drain_resting(&mut self, index: usize, rtcp: bool) {
+        let Some(fd) = self.pool.resting_fd(index, rtcp) else {
+            return;
+        };
+        for _ in 0..SOCKET_ROUNDS {
+            match self.batch.recv(fd) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => self.counters.drop_many(DropReason::NoRoute, n as u64),
+            }
+        }
+    }
+
     /// Reads and relays everything waiting on one socket (bounded rounds).
     fn drain_socket(&mut self, token: u64, now: Instant) {
-        let (handle, rtcp) = untoken(token);
+        let (index, rtcp) = untoken(token);
+        let Some(handle) = self.pool.owner(index) else {
+            self.drain_resting(index, rtcp);
+            return;
+        };
         let now_ns = now.duration_since(self.epoch).as_nanos() as u64;
         for _ in 0..SOCKET_ROUNDS {
             let Some(ep) = self.table.get(handle) else {
@@ -457,7 +463,7 @@ impl Core {
                 self.reply(req, result);
             }
             Command::Destroy { req, endpoint } => {
-                let result = self.destroy(endpoint);
+                let result = self.destroy(endpoint, now);
                 self.reply(req, result);
             }
             Command::QueryStats { req, endpoint } => {
@@ -503,23 +509,26 @@ impl Core {
     }
 
     fn create_endpoint(&mut self, now: Instant) -> Result<(EndpointHandle, SocketAddr), ErrorCode> {
-        let (idx, port, rtp, rtcp) = self.pool.allocate(self.bind)?;
-        let endpoint = Endpoint::new(rtp, rtcp, idx, port, now, self.next_ssrc());
-        let (rtp_fd, rtcp_fd) = (endpoint.rtp_fd, endpoint.rtcp_fd);
+        let lease = self.pool.allocate(self.bind, now)?;
+        let (index, port) = (lease.index, lease.port);
+        if lease.fresh {
+            // A pair that rested is in the epoll set already, under the same tokens.
+            let registered = self
+                .epoll
+                .add(lease.rtp.as_raw_fd(), token(index, false))
+                .and_then(|()| self.epoll.add(lease.rtcp.as_raw_fd(), token(index, true)));
+            if registered.is_err() {
+                // Closing the sockets (dropping the lease) takes them out of the set.
+                self.pool.discard(index);
+                return Err(ErrorCode::SocketError);
+            }
+        }
+        let endpoint = Endpoint::new(lease.rtp, lease.rtcp, index, port, now, self.next_ssrc());
         let Some(handle) = self.table.insert(endpoint) else {
-            self.pool.release(idx);
+            self.pool.discard(index);
             return Err(ErrorCode::TableFull);
         };
-        let registered = self
-            .epoll
-            .add(rtp_fd, token(handle, false))
-            .and_then(|()| self.epoll.add(rtcp_fd, token(handle, true)));
-        if registered.is_err() {
-            self.epoll.delete(rtp_fd);
-            self.table.remove(handle);
-            self.pool.release(idx);
-            return Err(ErrorCode::SocketError);
-        }
+        self.pool.assign(index, handle);
         Ok((handle, SocketAddr::new(self.address, port)))
     }
 
@@ -652,7 +661,7 @@ impl Core {
         Ok(())
     }
 
-    fn destroy(&mut self, endpoint: EndpointHandle) -> Result<(), ErrorCode> {
+    fn destroy(&mut self, endpoint: EndpointHandle, now: Instant) -> Result<(), ErrorCode> {
         if !self.table.contains(endpoint) {
             return Err(ErrorCode::UnknownEndpoint);
         }
@@ -666,17 +675,17 @@ impl Core {
             .table
             .remove(endpoint)
             .ok_or(ErrorCode::UnknownEndpoint)?;
-        self.epoll.delete(ep.rtp_fd);
-        self.epoll.delete(ep.rtcp_fd);
-        self.pool.release(ep.port_index);
-        drop(ep);
+        let index = ep.port_index;
+        let (rtp, rtcp) = ep.into_sockets();
+        self.pool.release(index, rtp, rtcp, now);
         Ok(())
     }
 
     fn close_all(&mut self) {
         let handles: Vec<EndpointHandle> = self.table.iter_mut().map(|(h, _)| h).collect();
+        let now = Instant::now();
         for handle in handles {
-            let _ = self.destroy(handle);
+            let _ = self.destroy(handle, now);
         }
     }
 
@@ -744,18 +753,6 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_round_trip() {
-        for (slot, generation, rtcp) in [(0, 1, false), (5, 7, true), (0x7fff_ffff, u32::MAX, true)]
-        {
-            let h = EndpointHandle { slot, generation };
-            let t = token(h, rtcp);
-            assert_ne!(t, WAKE_TOKEN);
-            assert!(generation >= 1);
-            assert_eq!(untoken(t), (h, rtcp));
-        }
-    }
 
     #[test]
     fn a_core_that_just_woke_sleeps_out_its_interval_and_waits_less() {

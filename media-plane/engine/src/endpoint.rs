@@ -85,9 +85,10 @@ pub(crate) struct Endpoint {
     pub(crate) in_kernel: Option<crate::kernel::InKernel>,
     /// RTP packets still to relay here before the direction is offered to the kernel.
     pub(crate) kernel_countdown: u16,
-    // The sockets are declared last: they close when the endpoint is dropped.
-    _rtp: socket2::Socket,
-    _rtcp: socket2::Socket,
+    // The sockets are declared last: they close when the endpoint is dropped (unless the
+    // port pool takes them back, `into_sockets`).
+    rtp_socket: socket2::Socket,
+    rtcp_socket: socket2::Socket,
 }
 
 impl Endpoint {
@@ -135,9 +136,14 @@ impl Endpoint {
             rtp_port,
             in_kernel: None,
             kernel_countdown: crate::kernel::WARM_UP,
-            _rtp: rtp,
-            _rtcp: rtcp,
+            rtp_socket: rtp,
+            rtcp_socket: rtcp,
         }
+    }
+
+    /// The endpoint's RTP and RTCP sockets, for the port pool to keep.
+    pub(crate) fn into_sockets(self) -> (socket2::Socket, socket2::Socket) {
+        (self.rtp_socket, self.rtcp_socket)
     }
 
     /// Applies a (re)negotiated remote. A moved address reopens the latches (the latch
@@ -366,14 +372,23 @@ mod tests {
     use crate::ports::PortPool;
 
     fn endpoint(pool: &mut PortPool) -> Endpoint {
-        let (idx, _, rtp, rtcp) = pool.allocate("127.0.0.1".parse().unwrap()).unwrap();
-        Endpoint::new(rtp, rtcp, idx, 30000, Instant::now(), 0x1234)
+        let lease = pool
+            .allocate("127.0.0.1".parse().unwrap(), Instant::now())
+            .unwrap();
+        Endpoint::new(
+            lease.rtp,
+            lease.rtcp,
+            lease.index,
+            30000,
+            Instant::now(),
+            0x1234,
+        )
     }
 
     fn free_pool(n: usize, offset: u16) -> PortPool {
         // The pool skips ports another process holds, so any range works.
         let base = 42000 + (std::process::id() % 500) as u16 * 16 + offset;
-        PortPool::new((0..n as u16).map(|i| base + 2 * i).collect())
+        PortPool::with_idle_limit((0..n as u16).map(|i| base + 2 * i).collect(), 0)
     }
 
     #[test]
@@ -412,7 +427,8 @@ mod tests {
         assert!(table.insert(endpoint(&mut pool)).is_none(), "table is full");
         assert_eq!(table.len(), 2);
         let removed = table.remove(a).unwrap();
-        pool.release(removed.port_index);
+        pool.discard(removed.port_index);
+        drop(removed);
         assert!(!table.contains(a));
         assert!(table.remove(a).is_none());
         let c = table.insert(endpoint(&mut pool)).unwrap();

@@ -124,6 +124,12 @@ impl MediaPlane {
         });
         let prompts = Arc::new(Prompts::load(config.prompts_dir.as_deref()));
         let kernel = crate::kernel::start(&config)?;
+        // A quarter of the descriptors for pairs resting between calls, the rest for live
+        // endpoints, SIP, the database and files.
+        let open_files = crate::sys::raise_open_files();
+        let resting_pairs = crate::ports::IDLE_LIMIT
+            .min((open_files / 8 / config.cores.len().max(1) as u64) as usize);
+        tracing::debug!(open_files, resting_pairs, "open-file limit");
         let mut cores = Vec::with_capacity(config.cores.len());
         let mut consumers = Vec::with_capacity(config.cores.len());
         let mut readiness = Vec::with_capacity(config.cores.len());
@@ -140,6 +146,7 @@ impl MediaPlane {
                 bind: config.bind,
                 address: config.address,
                 ports: config.core_ports(index),
+                resting_pairs,
                 rtp_timeout: config.rtp_timeout,
                 wake_interval: config.wake_interval,
                 stats_interval: config.stats_interval,

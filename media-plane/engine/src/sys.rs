@@ -104,12 +104,6 @@ impl Epoll {
             .map(drop)
     }
 
-    pub(crate) fn delete(&self, fd: RawFd) {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: valid epoll fd; failure (fd not registered) is harmless.
-        let _ = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
-    }
-
     /// Waits up to `timeout_ms` (-1: forever); returns how many tokens are ready.
     pub(crate) fn wait(&mut self, timeout_ms: i32) -> usize {
         let cap = self.events.len().min(i32::MAX as usize) as libc::c_int;
@@ -131,14 +125,42 @@ impl Epoll {
     }
 }
 
+/// Raises the soft limit on open files to the hard one (every endpoint holds two sockets);
+/// returns the soft limit in force afterwards.
+pub(crate) fn raise_open_files() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid resource id and out-pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 1024;
+    }
+    if lim.rlim_max > lim.rlim_cur {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: valid resource id and a live rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = lim.rlim_max;
+        }
+    }
+    lim.rlim_cur
+}
+
 /// Binds a non-blocking UDP socket.
 pub(crate) fn bind_udp(addr: SocketAddr) -> io::Result<socket2::Socket> {
     let domain = socket2::Domain::for_address(addr);
-    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // Non-blocking from the start: no fcntl calls.
+    let socket = socket2::Socket::new(
+        domain,
+        socket2::Type::DGRAM.nonblocking(),
+        Some(socket2::Protocol::UDP),
+    )?;
     if addr.is_ipv6() {
         socket.set_only_v6(false).ok();
     }
-    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket)
 }

@@ -487,3 +487,54 @@ async fn a_wake_interval_relays_every_packet_with_fewer_wake_ups() {
     );
     plane.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_pair_rests_then_serves_the_next_call_without_the_last_calls_late_rtp() {
+    // Two pairs only: the second call gets the first call's pairs back.
+    let plane = MediaPlane::start(config((41400, 41403))).unwrap();
+    let (a, b, alice, bob) = support::bridged(&plane).await;
+    alice
+        .send_to(&rtp(0, 1, 0xA11CE, &[1; 160]), a.rtp)
+        .await
+        .unwrap();
+    let (_, from) = recv(&bob, Duration::from_secs(2)).await.expect("relayed");
+    assert_eq!(from, b.rtp);
+    plane.destroy(a.id).await.unwrap();
+    plane.destroy(b.id).await.unwrap();
+    let released = Instant::now();
+
+    // Alice has not seen the BYE yet: her RTP reaches the resting pair and is dropped there.
+    for seq in 2..=6 {
+        alice
+            .send_to(&rtp(0, seq, 0xA11CE, &[seq as u8; 160]), a.rtp)
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while plane.load()[0].dropped(DropReason::NoRoute) < 5 {
+        assert!(Instant::now() < deadline, "late RTP not read and dropped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(released.elapsed())).await;
+    let (c, d, carol, dave) = support::bridged(&plane).await;
+    let mut reused = [c.rtp, d.rtp];
+    reused.sort();
+    let mut before = [a.rtp, b.rtp];
+    before.sort();
+    assert_eq!(reused, before, "the rested pairs are reused");
+    carol
+        .send_to(&rtp(0, 100, 0xCA201, &[9; 160]), c.rtp)
+        .await
+        .unwrap();
+    let (pkt, from) = recv(&dave, Duration::from_secs(2)).await.expect("relayed");
+    assert_eq!(from, d.rtp);
+    assert_eq!(
+        &pkt[12..],
+        &[9; 160][..],
+        "the first packet is the new call's"
+    );
+    assert!(recv(&dave, Duration::from_millis(200)).await.is_none());
+    assert!(recv(&bob, Duration::from_millis(50)).await.is_none());
+    plane.shutdown();
+}
