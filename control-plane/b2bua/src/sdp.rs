@@ -2,6 +2,9 @@
 //! B2BUA sends in its place (connection address and port of the media plane, its own
 //! origin line), and the codec intersection of an answer with its offer.
 //!
+//! A caller that sends no offer (delayed offer) is offered to the callee as
+//! [`capabilities`]; its answer arrives in its ACK.
+//!
 //! Only the first audio stream is anchored; other streams are refused (port 0) in what the
 //! B2BUA sends, so the answer it receives refuses them too.
 
@@ -46,6 +49,28 @@ pub(crate) fn from_body(
         return Err(BodyError::NoAudio);
     }
     Ok(Some(sd))
+}
+
+/// What the B2BUA offers the callee on behalf of a caller that made no offer (an INVITE
+/// without SDP: the caller answers our offer in its ACK, RFC 3261 §13.2.1): the voice codecs
+/// the media plane knows, in the order most phones prefer them, and RFC 4733 events.
+/// Anchoring replaces the placeholder address.
+pub(crate) fn capabilities() -> Option<Sdp> {
+    const OFFER: &[u8] = b"v=0\r\n\
+        o=- 0 0 IN IP4 0.0.0.0\r\n\
+        s=-\r\n\
+        c=IN IP4 0.0.0.0\r\n\
+        t=0 0\r\n\
+        m=audio 9 RTP/AVP 0 8 9 111 101\r\n\
+        a=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\n\
+        a=rtpmap:9 G722/8000\r\n\
+        a=rtpmap:111 opus/48000/2\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=fmtp:101 0-15\r\n\
+        a=ptime:20\r\n\
+        a=sendrecv\r\n";
+    Some(warden_sip_proto::sdp::parse(OFFER).ok()?.into_owned())
 }
 
 /// Index of the anchored stream: the first audio `m=` line with a non-zero port.

@@ -133,6 +133,59 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
 }
 
 #[test]
+fn a_caller_without_an_offer_answers_ours_in_its_ack_and_talks() {
+    for backend in Backend::all() {
+        let w = start("call_delayed", backend);
+        let setup = CallSetup::new(&w);
+        let MediaCall {
+            ta,
+            tb,
+            mut caller,
+            mut callee,
+            a_ep,
+            b_ep,
+        } = setup.media_call(
+            &w,
+            "uas_answer.xml",
+            "call_uac_delayed.xml",
+            &["-d", "2000"],
+        );
+        assert_media_plane_addr(&w, a_ep);
+        assert_media_plane_addr(&w, b_ep);
+
+        // The caller's address came only in its ACK; RTP flows both ways once it is in.
+        let (mut at_a, mut at_b) = (Vec::new(), Vec::new());
+        for seq in 0..30u16 {
+            ta.send_to(&rtp(seq, 0x3333_3333, b"A2B"), a_ep).unwrap();
+            tb.send_to(&rtp(seq, 0x4444_4444, b"B2A"), b_ep).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            drain(&ta, &mut at_a);
+            drain(&tb, &mut at_b);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        drain(&ta, &mut at_a);
+        drain(&tb, &mut at_b);
+        let heard = |got: &[(std::net::SocketAddr, u8, Vec<u8>)], tag: &[u8], from| {
+            got.iter()
+                .filter(|(src, pt, p)| p.starts_with(tag) && *src == from && *pt == 0)
+                .count()
+        };
+        assert!(
+            heard(&at_b, b"A2B", b_ep) >= 25,
+            "callee heard the caller\n{}",
+            w.log()
+        );
+        assert!(heard(&at_a, b"B2A", a_ep) >= 25, "caller heard the callee");
+
+        finish(&mut caller, &mut callee);
+        let r = &records(&w, 1)[0].record;
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.hangup_cause.as_deref(), Some("BYE"));
+        assert_eq!(r.codec.as_deref(), Some("PCMU"));
+    }
+}
+
+#[test]
 fn g711_played_by_the_caller_reaches_the_callee_from_the_media_plane() {
     for backend in Backend::all() {
         let w = start("call_pcap", backend);

@@ -168,15 +168,23 @@ impl B2bua {
         let Some(caller) = msg.from().and_then(|f| msg::user_of(&f.uri)) else {
             return self.reply(now, tx, msg, dest, (403, "Forbidden"), Vec::new());
         };
-        let offer = match sdp::from_body(msg.content_type(), msg.body()) {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                let h = vec![(
-                    "Warning",
-                    "399 warden \"an SDP offer is required\"".to_string(),
-                )];
-                return self.reply(now, tx, msg, dest, (488, "Not Acceptable Here"), h);
-            }
+        let (offer, delayed_offer) = match sdp::from_body(msg.content_type(), msg.body()) {
+            Ok(Some(s)) => (s, false),
+            // A delayed offer: we offer the callee what the media plane knows, and the
+            // caller answers our 2xx's offer in its ACK.
+            Ok(None) => match sdp::capabilities() {
+                Some(s) => (s, true),
+                None => {
+                    return self.reply(
+                        now,
+                        tx,
+                        msg,
+                        dest,
+                        (500, "Server Internal Error"),
+                        Vec::new(),
+                    )
+                }
+            },
             Err(BodyError::NotSdp) => {
                 let h = vec![("Accept", "application/sdp".to_string())];
                 return self.reply(now, tx, msg, dest, (415, "Unsupported Media Type"), h);
@@ -205,6 +213,7 @@ impl B2bua {
             reply: dest,
             to_tag: to_tag.clone(),
             offer,
+            delayed_offer,
             sdp_session: rand::Rng::gen::<u32>(&mut self.rng).into(),
             our_contact,
             first_rseq: rand::Rng::gen_range(&mut self.rng, 1..1_000_000),
@@ -275,7 +284,7 @@ impl B2bua {
             .get(&(call_id.to_string(), tag.to_string()))
             .copied()
         {
-            self.with_call(now, id, |c, _| c.on_ack(leg));
+            self.with_call(now, id, |c, ctx| c.on_ack(ctx, leg, msg));
         }
     }
 }

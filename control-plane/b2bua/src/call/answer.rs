@@ -84,7 +84,10 @@ pub(crate) fn answered(
         }
     };
     let b_pm = sdp::party_media(&answer);
-    let a_pm = sdp::party_media(&d.a.offer);
+    // A delayed offer: the caller's media is known from its ACK's answer.
+    let a_pm = (!d.a.delayed_offer)
+        .then(|| sdp::party_media(&d.a.offer))
+        .flatten();
     for (leg, pm) in [(Leg::B, &b_pm), (Leg::A, &a_pm)] {
         if let Some(pm) = pm {
             ctx.action(Action::Media {
@@ -189,7 +192,7 @@ pub(super) fn a_dialog(d: &CallData, _ctx: &Ctx<'_>) -> Dialog {
         allows_update: a.allows_update,
         supports_timer: a.supports_timer,
         sdp: a.sdp.clone(),
-        remote_sdp: Some(a.offer.clone()),
+        remote_sdp: (!a.delayed_offer).then(|| a.offer.clone()),
         media: None,
         session: None,
     }

@@ -219,6 +219,15 @@ impl State {
         }
     }
 
+    /// The caller's dialog, once there is one.
+    fn a_dialog_mut(&mut self) -> Option<&mut Dialog> {
+        match self {
+            State::Connected(c) => Some(&mut c.a),
+            State::Voicemail(v) => Some(&mut v.a),
+            _ => None,
+        }
+    }
+
     fn branches_mut(&mut self) -> Option<&mut [Branch]> {
         match self {
             State::Ringing(r) => Some(&mut r.branches),
@@ -383,14 +392,40 @@ impl Call {
         })
     }
 
-    /// An ACK inside one of the call's dialogs.
-    pub(crate) fn on_ack(self, leg: Leg) -> Self {
-        self.step(|state, d| {
-            if matches!(state, State::Connected(_) | State::Voicemail(_)) {
-                d.stop_resend(leg);
+    /// An ACK inside one of the call's dialogs. After a delayed offer the caller's ACK
+    /// carries its answer to our 2xx: the caller's media is pointed at, or the call ends
+    /// when the ACK has no usable answer.
+    pub(crate) fn on_ack(self, ctx: &mut Ctx<'_>, leg: Leg, msg: &Message<'_>) -> Self {
+        let mut refused = None;
+        let call = self.step(|mut state, d| {
+            if !matches!(state, State::Connected(_) | State::Voicemail(_)) {
+                return state;
+            }
+            d.stop_resend(leg);
+            if leg == Leg::A && d.a.delayed_offer {
+                d.a.delayed_offer = false;
+                match delayed_answer(d, msg) {
+                    Ok((answer, pm)) => {
+                        ctx.action(Action::Media {
+                            call: d.id,
+                            leg: Leg::A,
+                            remote: pm.remote,
+                            direction: pm.endpoint_direction(),
+                        });
+                        if let Some(a) = state.a_dialog_mut() {
+                            a.remote_sdp = Some(answer);
+                            a.media = Some(pm);
+                        }
+                    }
+                    Err(cause) => refused = Some(cause),
+                }
             }
             state
-        })
+        });
+        match refused {
+            Some(cause) => call.hang_up(ctx, cause),
+            None => call,
+        }
     }
 
     /// A response to one of the call's requests.
@@ -626,4 +661,22 @@ pub(crate) fn values(msg: &Message<'_>, name: &str) -> Vec<String> {
 /// Our Contact towards a flow, for a given user.
 pub(crate) fn our_contact(ctx: &Ctx<'_>, user: &str, flow: &crate::ids::Flow) -> String {
     msg::contact(user, flow, ctx.config.advertise_ip)
+}
+
+/// The caller's answer in its ACK to our 2xx's offer (delayed offer), with the media it
+/// asks for; `Err` names why the call cannot go on.
+fn delayed_answer(
+    d: &CallData,
+    msg: &Message<'_>,
+) -> Result<(Sdp, crate::sdp::PartyMedia), &'static str> {
+    let answer = match crate::sdp::from_body(msg.content_type(), msg.body()) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err("no SDP answer in the caller's ACK"),
+        Err(_) => return Err("unusable SDP answer in the caller's ACK"),
+    };
+    let offered = d.a.sdp.last().ok_or("no offer was sent to the caller")?;
+    crate::sdp::intersect(offered, &answer)
+        .map_err(|_| "the caller's answer accepts no offered codec")?;
+    let pm = crate::sdp::party_media(&answer).ok_or("no audio in the caller's answer")?;
+    Ok((answer, pm))
 }

@@ -298,7 +298,8 @@ impl Ringing {
                     remote: pm.remote,
                     direction: pm.endpoint_direction(),
                 });
-                if !d.early_media {
+                // A caller that made no offer gets no early media: our offer is in the 2xx.
+                if !d.early_media && !d.a.delayed_offer {
                     d.early_media = true;
                     if let Some(a) = sdp::party_media(&d.a.offer) {
                         ctx.action(Action::Media {
@@ -316,8 +317,10 @@ impl Ringing {
                         b: p.b,
                     });
                 }
-                let a_src = plan.as_ref().map_or(&answer_sdp, |p| &p.a_answer);
-                a_sdp = Some(d.a.sdp.anchor(a_src, media.a, pm.direction));
+                if !d.a.delayed_offer {
+                    let a_src = plan.as_ref().map_or(&answer_sdp, |p| &p.a_answer);
+                    a_sdp = Some(d.a.sdp.anchor(a_src, media.a, pm.direction));
+                }
             }
             d.codec = match &plan {
                 Some(p) => Some(p.label()),

@@ -78,7 +78,12 @@ pub(crate) struct Uas {
     pub(crate) session_expires: Option<SessionExpires>,
     pub(crate) min_se: Option<u32>,
     pub(crate) allows_update: bool,
+    /// The caller's offer; for a delayed offer, what we offered the callee in its place
+    /// ([`crate::sdp::capabilities`]).
     pub(crate) offer: Sdp,
+    /// The INVITE carried no SDP: our 2xx carries an offer and the caller's ACK the answer.
+    /// Cleared once the ACK's answer is in.
+    pub(crate) delayed_offer: bool,
     pub(crate) max_forwards: u8,
     pub(crate) final_sent: bool,
     /// The descriptions we send the caller.
@@ -100,6 +105,7 @@ pub(crate) struct UasInit {
     pub(crate) reply: Dest,
     pub(crate) to_tag: String,
     pub(crate) offer: Sdp,
+    pub(crate) delayed_offer: bool,
     pub(crate) sdp_session: u64,
     pub(crate) our_contact: String,
     pub(crate) first_rseq: u32,
@@ -143,6 +149,7 @@ impl Uas {
             min_se: msg::min_se(msg),
             allows_update: msg::lists(msg, "Allow", "UPDATE"),
             offer: init.offer,
+            delayed_offer: init.delayed_offer,
             max_forwards: msg.max_forwards().unwrap_or(70),
             final_sent: false,
             sdp: LocalSdp::new(init.sdp_session),

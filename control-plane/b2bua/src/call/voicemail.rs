@@ -26,7 +26,7 @@ use super::{send_bye, Answer, CallData, Ending, State};
 #[derive(Debug)]
 pub(crate) struct Voicemail {
     /// The caller's dialog.
-    a: Dialog,
+    pub(super) a: Dialog,
     /// The callee's forks, cancelled; absorbing late responses.
     pub(crate) branches: Vec<Branch>,
     /// The longest message.
@@ -85,7 +85,10 @@ pub(crate) fn answer(
         .callee_party
         .as_ref()
         .map_or_else(|| d.callee.clone(), |p| p.number.clone());
-    if let Some(pm) = sdp::party_media(&d.a.offer) {
+    let a_pm = (!d.a.delayed_offer)
+        .then(|| sdp::party_media(&d.a.offer))
+        .flatten();
+    if let Some(pm) = &a_pm {
         ctx.action(Action::Media {
             call: d.id,
             leg: Leg::A,
@@ -95,7 +98,7 @@ pub(crate) fn answer(
     }
     let a_sdp = d.a.sdp.anchor(&offer, media.a, Direction::SendRecv);
     let mut ad = a_dialog(d, ctx);
-    ad.media = sdp::party_media(&d.a.offer);
+    ad.media = a_pm;
     if let Some(ok) = d.a.response(ctx, 200, "OK", Vec::new(), Some(&a_sdp)) {
         d.a.final_sent = true;
         if d.a.must_hold_2xx() {

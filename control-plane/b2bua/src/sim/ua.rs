@@ -124,10 +124,15 @@ impl Ua {
 
     /// ACK for a 2xx to our INVITE.
     pub(crate) fn ack(&mut self, response: &Bytes) -> Bytes {
+        self.ack_with(response, None)
+    }
+
+    /// ACK for a 2xx to our INVITE, with an SDP answer (after a delayed offer).
+    pub(crate) fn ack_with(&mut self, response: &Bytes, sdp: Option<&str>) -> Bytes {
         self.learn(response);
         let cseq = parse(response).cseq().unwrap().seq;
         let target = self.target.clone();
-        self.build(Method::Ack, &target, None, &[], cseq)
+        self.build(Method::Ack, &target, sdp, &[], cseq)
     }
 
     /// CANCEL of our pending INVITE (same branch as `invite`).

@@ -243,12 +243,16 @@ fn caller_is_challenged_first() {
     assert!(matches!(sim.events[0], CallEvent::Started { .. }));
 }
 
+const VIDEO_ONLY: &str = "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n\
+t=0 0\r\nm=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+
 #[test]
 fn bad_invites_are_refused_before_any_call() {
     let (mut sim, mut alice, _) = setup();
     type Case<'a> = (Option<&'a str>, Vec<(&'a str, &'a str)>, u16);
     let cases: [Case<'_>; 5] = [
-        (None, vec![], 488),
+        // No audio to anchor (an INVITE without SDP is a delayed offer: tests/delayed.rs).
+        (Some(VIDEO_ONLY), vec![], 488),
         (Some("v=0\r\nnonsense"), vec![], 400),
         (Some(ALICE_SDP), vec![("Require", "foo")], 420),
         (Some(ALICE_SDP), vec![("Session-Expires", "30")], 422),

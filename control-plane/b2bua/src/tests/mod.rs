@@ -2,6 +2,7 @@
 
 mod basic;
 mod cancel;
+mod delayed;
 mod dialogs;
 mod fork;
 mod forward;
