@@ -16,6 +16,10 @@ pub struct Config {
     /// Directory for the database file, recordings and voicemail
     /// (default `./data`).
     pub data_dir: PathBuf,
+    /// Worker threads of the control plane's runtime (SIP, the API, the database); 0 (the
+    /// default): the CPUs the media cores leave free, at least one. See
+    /// [`Config::resolve_control_threads`].
+    pub control_threads: usize,
     /// SIP signalling.
     pub sip: SipConfig,
     /// Media (RTP) plane.
@@ -41,6 +45,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            control_threads: 0,
             sip: SipConfig::default(),
             media: MediaConfig::default(),
             calls: CallsConfig::default(),
@@ -57,6 +62,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
+            .field("control_threads", &self.control_threads)
             .field("sip", &self.sip)
             .field("media", &self.media)
             .field("calls", &self.calls)
@@ -73,6 +79,21 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// The control plane's worker threads, given the CPU ids available to the process: the
+    /// configured number, or every available CPU the media cores do not take (a pinned media
+    /// core shares its CPU with nothing), at least one.
+    pub fn resolve_control_threads(&self, available: &[usize]) -> usize {
+        if self.control_threads > 0 {
+            return self.control_threads;
+        }
+        let media = self.media.resolve_cores(available);
+        available
+            .iter()
+            .filter(|c| !media.contains(c))
+            .count()
+            .max(1)
+    }
+
     /// Where recordings go: `media.recording_dir`, else
     /// `<data_dir>/recordings`.
     pub fn recording_dir(&self) -> PathBuf {

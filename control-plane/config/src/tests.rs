@@ -258,7 +258,7 @@ fn unknown_keys_name_path_position_and_alternatives() {
     assert_eq!(line_col(&e), (1, 1));
     assert!(
         e.to_string().contains(
-            "expected one of: data_dir, sip, media, calls, api, database, log, extensions"
+            "expected one of: data_dir, control_threads, sip, media, calls, api, database, log, extensions"
         ),
         "{e}"
     );
@@ -564,4 +564,28 @@ fn calls_transcoding_is_on_by_default_and_can_be_turned_off() {
     // Printed and read back unchanged.
     let back = Config::from_yaml_str(&c.to_yaml().unwrap()).unwrap();
     assert!(!back.calls.transcoding);
+}
+
+#[test]
+fn control_threads_default_to_the_cpus_the_media_cores_leave() {
+    let mut c = Config::default();
+    assert_eq!(c.resolve_control_threads(&[0, 1]), 1);
+    assert_eq!(c.resolve_control_threads(&[0, 1, 2, 3]), 1);
+    assert_eq!(
+        c.resolve_control_threads(&[0]),
+        1,
+        "one CPU: shared, still one thread"
+    );
+    c.media.cores = Some(vec![2, 3]);
+    assert_eq!(c.resolve_control_threads(&[0, 1, 2, 3]), 2);
+    c.control_threads = 6;
+    assert_eq!(c.resolve_control_threads(&[0, 1, 2, 3]), 6);
+}
+
+#[test]
+fn too_many_control_threads_is_an_error_naming_the_key() {
+    let err = Config::from_yaml_str("control_threads: 5000\n").unwrap_err();
+    assert!(err.to_string().contains("control_threads"), "{err}");
+    let ok = Config::from_yaml_str("control_threads: 3\n").unwrap();
+    assert_eq!(ok.control_threads, 3);
 }

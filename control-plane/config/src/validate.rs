@@ -10,6 +10,8 @@ type Result = std::result::Result<(), ConfigError>;
 
 /// Largest accepted `sip.max_message_size`.
 const MAX_MESSAGE_SIZE: usize = 1 << 20;
+/// Most control-plane worker threads.
+const MAX_CONTROL_THREADS: usize = 1024;
 /// Smallest accepted `sip.max_message_size`.
 const MIN_MESSAGE_SIZE: usize = 1024;
 
@@ -21,6 +23,12 @@ impl Config {
     pub fn validate(&self) -> Result {
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+        if self.control_threads > MAX_CONTROL_THREADS {
+            return Err(ConfigError::invalid(
+                "control_threads",
+                format!("must be 0 (automatic) to {MAX_CONTROL_THREADS}"),
+            ));
         }
         self.validate_sip()?;
         self.validate_media()?;
