@@ -39,6 +39,9 @@ pub struct Config {
     pub timer_l: Duration,
     /// Timer M (RFC 6026): INVITE client transaction lifetime in Accepted (default 64*T1).
     pub timer_m: Duration,
+    /// How long an INVITE server transaction holds a deferred 100 (Trying) back, waiting for
+    /// the TU's own response (RFC 3261 section 17.2.1: 200 ms).
+    pub trying_delay: Duration,
     /// Detect merged requests (RFC 3261 section 8.2.2.2) and report them as
     /// [`ServerRequest::Merged`](crate::ServerRequest::Merged) (default on,
     /// which suits a user agent or B2BUA; a proxy turns it off).
@@ -63,6 +66,7 @@ impl Config {
             timer_k: t4,
             timer_l: t1x64,
             timer_m: t1x64,
+            trying_delay: Duration::from_millis(200),
             detect_merged_requests: true,
         }
     }
@@ -82,6 +86,7 @@ impl Config {
             TimerKind::K => zero_if_reliable(self.timer_k),
             TimerKind::L => self.timer_l,
             TimerKind::M => self.timer_m,
+            TimerKind::Trying => self.trying_delay,
         }
     }
 

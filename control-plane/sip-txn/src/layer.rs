@@ -184,6 +184,19 @@ impl<A: Clone + Eq + Hash + Debug> TransactionLayer<A> {
         result
     }
 
+    /// Hands an INVITE server transaction the 100 (Trying) to send if the TU sends no
+    /// response of its own within [`Config::trying_delay`](crate::Config::trying_delay)
+    /// (RFC 3261 section 17.2.1), or when a copy of the INVITE arrives first. A TU that
+    /// usually answers or challenges at once then sends no 100 at all.
+    pub fn defer_trying(&mut self, now: Instant, tx: TxId, trying: Bytes) -> Result<(), TxError> {
+        self.observe(now);
+        let result = self
+            .drive(now, tx, |m, ctx| m.defer_trying(ctx, trying))
+            .unwrap_or(Err(TxError::UnknownTransaction(tx)));
+        self.tidy();
+        result
+    }
+
     /// Like [`send_response`](Self::send_response), also recording the To
     /// tag of the response. Only RFC 2543 transactions (no magic cookie)
     /// use it: their ACK must carry this tag to match. Without it such an

@@ -232,6 +232,17 @@ impl Machine {
         }
     }
 
+    pub(crate) fn defer_trying(&mut self, ctx: &mut Ctx<'_>, trying: Bytes) -> Result<(), TxError> {
+        match self {
+            Self::ServerInvite(m) => step(m, |s| s.defer_trying(ctx, trying)),
+            _ => Err(TxError::WrongKind {
+                tx: ctx.tx,
+                kind: self.kind(),
+                operation: "defer_trying",
+            }),
+        }
+    }
+
     /// Ends the transaction at once (transport failure).
     pub(crate) fn abort(&mut self, reason: Termination) {
         let terminated = Terminated { reason };

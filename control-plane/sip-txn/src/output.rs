@@ -54,8 +54,10 @@ pub enum Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerRequest {
     /// A new server transaction: pass the request to the TU, which answers
-    /// through `send_response`. For an INVITE `send_100_trying` is set and
-    /// the TU should send a 100 Trying right away (RFC 3261 section 17.2.1).
+    /// through `send_response`. For an INVITE `send_100_trying` is set: the TU
+    /// sends a 100 Trying right away, or hands it to
+    /// [`TransactionLayer::defer_trying`](crate::TransactionLayer::defer_trying), which
+    /// sends it only when the TU has not answered within 200 ms (RFC 3261 section 17.2.1).
     New {
         /// The new transaction.
         tx: TxId,

@@ -37,6 +37,9 @@ impl Default for ServerInvite {
 #[derive(Debug)]
 pub(crate) struct Proceeding {
     last_provisional: Option<Bytes>,
+    /// A 100 (Trying) the TU deferred: sent when it sent nothing else before the Trying
+    /// timer, or when a copy of the INVITE arrives first.
+    deferred_trying: Option<Bytes>,
 }
 
 /// A 300-699 final was sent; re-sending it on Timer G and on each copy of
@@ -61,6 +64,7 @@ impl ServerInvite {
     pub(crate) fn start() -> Self {
         Self::Proceeding(Proceeding {
             last_provisional: None,
+            deferred_trying: None,
         })
     }
 
@@ -76,11 +80,43 @@ impl ServerInvite {
 
     pub(crate) fn on_request_retransmit(&mut self, ctx: &mut Ctx<'_>) {
         match self {
-            Self::Proceeding(Proceeding {
-                last_provisional: Some(response),
-            })
-            | Self::Completed(Completed { response, .. }) => ctx.send(response),
+            Self::Proceeding(p) => {
+                if let Some(trying) = p.deferred_trying.take() {
+                    // The client heard nothing yet: the 100 goes now.
+                    ctx.stop(TimerKind::Trying);
+                    p.last_provisional = Some(trying);
+                }
+                if let Some(response) = &p.last_provisional {
+                    ctx.send(response);
+                }
+            }
+            Self::Completed(Completed { response, .. }) => ctx.send(response),
             _ => {}
+        }
+    }
+
+    /// Holds `trying` (a 100 to the INVITE) back for the Trying timer: sent only if the TU
+    /// sends no response before it (or a copy of the INVITE arrives first).
+    pub(crate) fn defer_trying(
+        self,
+        ctx: &mut Ctx<'_>,
+        trying: Bytes,
+    ) -> (Self, Result<(), TxError>) {
+        match self {
+            Self::Proceeding(p) if p.last_provisional.is_none() => {
+                ctx.arm(TimerKind::Trying);
+                (
+                    Self::Proceeding(Proceeding {
+                        deferred_trying: Some(trying),
+                        ..p
+                    }),
+                    Ok(()),
+                )
+            }
+            other => {
+                let err = ctx.invalid(other.state(), "defer_trying");
+                (other, Err(err))
+            }
         }
     }
 
@@ -122,6 +158,13 @@ impl ServerInvite {
 
     pub(crate) fn on_timer(self, ctx: &mut Ctx<'_>, kind: TimerKind) -> Self {
         match (self, kind) {
+            (Self::Proceeding(mut p), TimerKind::Trying) => {
+                if let Some(trying) = p.deferred_trying.take() {
+                    ctx.send(&trying);
+                    p.last_provisional = Some(trying);
+                }
+                Self::Proceeding(p)
+            }
             (Self::Completed(s), kind) => s.on_timer(ctx, kind),
             (Self::Confirmed(_), TimerKind::I) | (Self::Accepted(_), TimerKind::L) => {
                 Self::Terminated(Terminated::default())
@@ -133,10 +176,13 @@ impl ServerInvite {
 
 impl Proceeding {
     fn send_response(self, ctx: &mut Ctx<'_>, status: u16, bytes: Bytes) -> ServerInvite {
+        // The TU answered in time: a deferred 100 is not needed.
+        ctx.stop(TimerKind::Trying);
         ctx.send(&bytes);
         match Class::of(status) {
             Class::Provisional => ServerInvite::Proceeding(Self {
                 last_provisional: Some(bytes),
+                deferred_trying: None,
             }),
             Class::Success => {
                 ctx.arm(TimerKind::L);
@@ -209,6 +255,62 @@ mod tests {
         sim.layer
             .send_response(sim.now, tx, status, Bytes::from_static(bytes))
             .unwrap();
+    }
+
+    const R100: &[u8] = b"SIP/2.0 100 Trying";
+
+    fn defer(sim: &mut Sim, tx: TxId) {
+        sim.layer
+            .defer_trying(sim.now, tx, Bytes::from_static(R100))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_deferred_trying_is_dropped_when_the_tu_answers_in_time() {
+        let mut sim = Sim::new();
+        let tx = receive(&mut sim, false);
+        defer(&mut sim, tx);
+        sim.run_until(ms(150));
+        respond(&mut sim, tx, 180, R180);
+        sim.run_until(ms(1_000));
+        assert_eq!(copy(&mut sim), ServerRequest::Retransmission(tx));
+        respond(&mut sim, tx, 486, R486);
+        sim.run_to_idle();
+        assert!(sim.sent_times(R100).is_empty());
+        assert_eq!(sim.sent_times(R180), vec![150, 1_000]);
+    }
+
+    #[test]
+    fn a_deferred_trying_goes_after_200_ms_and_answers_copies() {
+        let mut sim = Sim::new();
+        let tx = receive(&mut sim, false);
+        defer(&mut sim, tx);
+        sim.run_until(ms(600));
+        assert_eq!(copy(&mut sim), ServerRequest::Retransmission(tx));
+        respond(&mut sim, tx, 200, R200);
+        sim.run_to_idle();
+        assert_eq!(sim.sent_times(R100), vec![200, 600]);
+        // Only before any response of the TU.
+        let mut sim = Sim::new();
+        let tx = receive(&mut sim, false);
+        respond(&mut sim, tx, 180, R180);
+        assert!(sim
+            .layer
+            .defer_trying(sim.now, tx, Bytes::from_static(R100))
+            .is_err());
+    }
+
+    #[test]
+    fn a_copy_of_the_invite_sends_the_deferred_trying_at_once() {
+        let mut sim = Sim::new();
+        let tx = receive(&mut sim, false);
+        defer(&mut sim, tx);
+        sim.run_until(ms(50));
+        assert_eq!(copy(&mut sim), ServerRequest::Retransmission(tx));
+        sim.run_until(ms(400));
+        respond(&mut sim, tx, 486, R486);
+        sim.run_until(ms(450));
+        assert_eq!(sim.sent_times(R100), vec![50]);
     }
 
     #[test]

@@ -29,11 +29,14 @@ pub enum TimerKind {
     L,
     /// INVITE client: lifetime of the Accepted state (RFC 6026).
     M,
+    /// INVITE server: send the TU's deferred 100 (Trying) when it has sent no response
+    /// within 200 ms (RFC 3261 section 17.2.1).
+    Trying,
 }
 
 impl TimerKind {
     /// Number of timer kinds (the size of a transaction's timer table).
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
 
     /// Every timer kind, in table order.
     pub const ALL: [TimerKind; Self::COUNT] = [
@@ -49,6 +52,7 @@ impl TimerKind {
         Self::K,
         Self::L,
         Self::M,
+        Self::Trying,
     ];
 
     /// True for the retransmission timers (A, E, G); the others end a state.
