@@ -85,6 +85,27 @@ impl B2bua {
         }
     }
 
+    /// Hands the INVITE's transaction a 100 (Trying), sent only if nothing else answers the
+    /// INVITE within 200 ms (RFC 3261 §17.2.1): a challenge, a refusal or the callee's
+    /// ringing usually comes sooner, and the caller then gets one message less.
+    fn defer_trying(&mut self, now: Instant, tx: TxId, msg: &Message<'_>, dest: Dest) {
+        let bytes = ResponseSpec {
+            status: 100,
+            reason: "Trying",
+            to_tag: None,
+            source: dest.flow.peer,
+            headers: Vec::new(),
+            server: &self.config.user_agent,
+            body: None,
+        }
+        .to_bytes(msg.as_bytes());
+        if let Some(bytes) = bytes {
+            if let Err(e) = self.txl.defer_trying(now, tx, bytes) {
+                debug!(error = %e, %tx, "100 not accepted by the transaction");
+            }
+        }
+    }
+
     pub(super) fn reply(
         &mut self,
         now: Instant,
@@ -121,7 +142,7 @@ impl B2bua {
         send_100: bool,
     ) {
         if send_100 {
-            self.reply(now, tx, msg, dest, (100, "Trying"), Vec::new());
+            self.defer_trying(now, tx, msg, dest);
         }
         if let Some(tag) = msg.to().and_then(|t| t.tag()) {
             let key = (msg.call_id().unwrap_or("").to_string(), tag.to_string());

@@ -381,3 +381,34 @@ fn missing_ack_ends_the_call() {
     sim.expect_request(bob.addr, Method::Bye);
     assert_eq!(sim.records[0].hangup_cause, "no ACK");
 }
+
+#[test]
+fn the_caller_gets_100_trying_only_when_nothing_answers_within_200_ms() {
+    let (mut sim, mut alice, mut bob) = setup();
+    sim.send(alice.addr, &alice.invite("1002", Some(ALICE_SDP), &[]));
+    let binv = sim.expect_request(bob.addr, Method::Invite);
+    sim.advance(Duration::from_millis(199));
+    assert!(
+        !sim.dump(alice.addr).contains("100 Trying"),
+        "{}",
+        sim.dump(alice.addr)
+    );
+    sim.advance(Duration::from_millis(1));
+    sim.expect_response(alice.addr, 100, Method::Invite);
+    sim.send(bob.addr, &bob.respond(&binv, 180, None, &[]));
+    sim.expect_response(alice.addr, 180, Method::Invite);
+
+    // A callee that rings at once: the caller hears its ringing and no 100.
+    let (mut sim, mut alice, mut bob) = setup();
+    sim.send(alice.addr, &alice.invite("1002", Some(ALICE_SDP), &[]));
+    let binv = sim.expect_request(bob.addr, Method::Invite);
+    sim.advance(Duration::from_millis(20));
+    sim.send(bob.addr, &bob.respond(&binv, 180, None, &[]));
+    sim.expect_response(alice.addr, 180, Method::Invite);
+    sim.advance(Duration::from_secs(1));
+    assert!(
+        !sim.dump(alice.addr).contains("100 Trying"),
+        "{}",
+        sim.dump(alice.addr)
+    );
+}

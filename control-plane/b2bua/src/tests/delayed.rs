@@ -16,7 +16,6 @@ use crate::{Disposition, HangupSide, Leg};
 fn answered_without_offer(sim: &mut Sim, alice: &mut Ua, bob: &mut Ua) -> (Bytes, Bytes) {
     let inv = alice.invite("1002", None, &[]);
     sim.send(alice.addr, &inv);
-    sim.expect_response(alice.addr, 100, Method::Invite);
     let binv = sim.expect_request(bob.addr, Method::Invite);
     sim.send(bob.addr, &bob.respond(&binv, 180, None, &[]));
     let ringing = sim.expect_response(alice.addr, 180, Method::Invite);

@@ -31,7 +31,6 @@ pub(crate) fn setup() -> (Sim, Ua, Ua) {
 pub(crate) fn dial(sim: &mut Sim, alice: &mut Ua, bob: &Ua) -> (Bytes, Bytes) {
     let inv = alice.invite("1002", Some(ALICE_SDP), &[]);
     sim.send(alice.addr, &inv);
-    sim.expect_response(alice.addr, 100, Method::Invite);
     let binv = sim.expect_request(bob.addr, Method::Invite);
     (inv, binv)
 }

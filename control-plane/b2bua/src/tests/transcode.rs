@@ -31,7 +31,6 @@ fn call(
 ) -> (String, bytes::Bytes) {
     let inv = alice.invite("1002", Some(offer), &[]);
     sim.send(alice.addr, &inv);
-    sim.expect_response(alice.addr, 100, Method::Invite);
     let binv = sim.expect_request(bob.addr, Method::Invite);
     sim.send(bob.addr, &bob.respond(&binv, 200, Some(bob_sdp), &[]));
     sim.expect_request(bob.addr, Method::Ack);
@@ -247,7 +246,6 @@ fn early_media_without_a_common_codec_is_transcoded_too() {
     let bob_sdp = answer("m=audio 6000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n");
     let inv = alice.invite("1002", Some(PCMU_ONLY), &[]);
     sim.send(alice.addr, &inv);
-    sim.expect_response(alice.addr, 100, Method::Invite);
     let binv = sim.expect_request(bob.addr, Method::Invite);
     sim.send(bob.addr, &bob.respond(&binv, 183, Some(&bob_sdp), &[]));
     let progress = sim.expect_response(alice.addr, 183, Method::Invite);
