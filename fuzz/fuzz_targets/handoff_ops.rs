@@ -34,7 +34,6 @@ libfuzzer_sys::fuzz_target!(|ops: Vec<Op>| {
     let mut kernel: Option<Kernel> = None;
     let (mut seq, mut now) = (1000u16, 1u64 << 30);
     let (mut by_core, mut by_kernel, mut forwarded) = (0u64, 0u64, 0u64);
-    let mut buf = [0u8; 12];
     for op in ops {
         match op {
             Op::Packet { step, ssrc, dt } => {
@@ -61,7 +60,7 @@ libfuzzer_sys::fuzz_target!(|ops: Vec<Op>| {
                 if stats.on_packet(seq, ts, now, 160).is_counted() {
                     by_core += 1;
                 }
-                buf = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                let mut buf = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
                 buf[2..4].copy_from_slice(&seq.to_be_bytes());
                 buf[4..8].copy_from_slice(&ts.to_be_bytes());
                 buf[8..12].copy_from_slice(&ssrc.to_be_bytes());
