@@ -155,6 +155,9 @@ impl EventPump {
     /// Resets the bell, then handles every event waiting in the rings (never blocks).
     pub fn pump(&mut self) -> Pumped {
         self.shared.bell.drain();
+        // Read before draining: the plane stops its cores before it sets the flag, so once
+        // it is set everything they pushed is in the rings now and this is the last round.
+        let stopping = self.shared.stop.load(Ordering::Acquire);
         let mut any = false;
         for (core, ring) in self.rings.iter_mut().enumerate() {
             while let Some(frame) = ring.pop() {
@@ -172,11 +175,11 @@ impl EventPump {
                 self.shared.fail_core(core);
             }
         }
-        if any {
-            Pumped::Events
-        } else if self.shared.stop.load(Ordering::Acquire) {
+        if stopping {
             self.shared.pending().clear();
             Pumped::Stopped
+        } else if any {
+            Pumped::Events
         } else {
             Pumped::Idle
         }
@@ -297,11 +300,14 @@ mod tests {
 
         let (tx, mut waiting) = oneshot::channel();
         shared.pending().insert(6, Pending { core: 0, tx });
+        let (tx, mut last) = oneshot::channel();
+        shared.pending().insert(7, Pending { core: 0, tx });
         producer.push(&Event::Done { req: RequestId(7) }).unwrap();
         shared.stop.store(true, Ordering::Release);
-        // Events still waiting are handled before the pump says it is done.
-        assert_eq!(pump.pump(), Pumped::Events);
+        // The last round handles what is still waiting, then fails the rest: its owner
+        // needs no further bell.
         assert_eq!(pump.pump(), Pumped::Stopped);
+        assert_eq!(last.try_recv().unwrap(), Event::Done { req: RequestId(7) });
         assert_eq!(
             waiting.try_recv(),
             Err(oneshot::error::TryRecvError::Closed)
