@@ -53,7 +53,8 @@ pub(crate) struct Lease {
 enum State {
     Free,
     Taken(Option<EndpointHandle>),
-    Resting,
+    /// Resting, with the RTP and RTCP sockets' descriptors (looked up per late packet).
+    Resting(RawFd, RawFd),
 }
 
 struct Resting {
@@ -170,12 +171,10 @@ impl PortPool {
 
     /// The socket of a resting pair (to read and drop what reached it).
     pub(crate) fn resting_fd(&self, index: usize, rtcp: bool) -> Option<RawFd> {
-        let r = self.resting.iter().find(|r| r.index == index)?;
-        Some(if rtcp {
-            r.rtcp.as_raw_fd()
-        } else {
-            r.rtp.as_raw_fd()
-        })
+        match self.state.get(index) {
+            Some(State::Resting(rtp, rtcp_fd)) => Some(if rtcp { *rtcp_fd } else { *rtp }),
+            _ => None,
+        }
     }
 
     /// Gives a pair back. Its sockets, still in the core's epoll set, rest for reuse; past
@@ -194,7 +193,7 @@ impl PortPool {
             self.state[index] = State::Free;
             return;
         }
-        self.state[index] = State::Resting;
+        self.state[index] = State::Resting(rtp.as_raw_fd(), rtcp.as_raw_fd());
         self.resting.push_back(Resting {
             index,
             since: now,
