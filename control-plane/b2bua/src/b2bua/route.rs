@@ -89,20 +89,11 @@ impl B2bua {
     /// INVITE within 200 ms (RFC 3261 §17.2.1): a challenge, a refusal or the callee's
     /// ringing usually comes sooner, and the caller then gets one message less.
     fn defer_trying(&mut self, now: Instant, tx: TxId, msg: &Message<'_>, dest: Dest) {
-        let bytes = ResponseSpec {
-            status: 100,
-            reason: "Trying",
-            to_tag: None,
-            source: dest.flow.peer,
-            headers: Vec::new(),
-            server: &self.config.user_agent,
-            body: None,
-        }
-        .to_bytes(msg.as_bytes());
-        if let Some(bytes) = bytes {
-            if let Err(e) = self.txl.defer_trying(now, tx, bytes) {
-                debug!(error = %e, %tx, "100 not accepted by the transaction");
-            }
+        let Some(bytes) = self.short_response(msg, dest, (100, "Trying"), Vec::new()) else {
+            return;
+        };
+        if let Err(e) = self.txl.defer_trying(now, tx, bytes) {
+            debug!(error = %e, %tx, "100 not accepted by the transaction");
         }
     }
 
@@ -115,8 +106,24 @@ impl B2bua {
         (status, reason): (u16, &str),
         headers: Vec<(&str, String)>,
     ) {
+        let Some(bytes) = self.short_response(msg, dest, (status, reason), headers) else {
+            return;
+        };
+        if let Err(e) = self.txl.send_response(now, tx, status, bytes) {
+            debug!(error = %e, %tx, status, "response not accepted by the transaction");
+        }
+    }
+
+    /// A response to `msg` without a body; past 100 it gets a To tag of its own.
+    fn short_response(
+        &mut self,
+        msg: &Message<'_>,
+        dest: Dest,
+        (status, reason): (u16, &str),
+        headers: Vec<(&str, String)>,
+    ) -> Option<Bytes> {
         let tag = (status > 100).then(|| msg::token(&mut self.rng, 8));
-        let bytes = ResponseSpec {
+        ResponseSpec {
             status,
             reason,
             to_tag: tag.as_deref(),
@@ -125,12 +132,7 @@ impl B2bua {
             server: &self.config.user_agent,
             body: None,
         }
-        .to_bytes(msg.as_bytes());
-        if let Some(bytes) = bytes {
-            if let Err(e) = self.txl.send_response(now, tx, status, bytes) {
-                debug!(error = %e, %tx, status, "response not accepted by the transaction");
-            }
-        }
+        .to_bytes(msg.as_bytes())
     }
 
     pub(super) fn new_request(
