@@ -111,10 +111,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => {
             let config = load_config(cli.config.as_ref())?;
             warden_control::logging::init(&config);
-            let available: Vec<usize> =
-                (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
             let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(config.resolve_control_threads(&available))
+                .worker_threads(config.resolve_control_threads(&warden_control::available_cpus()))
                 .enable_all()
                 .thread_name("warden-control")
                 .build()

@@ -17,6 +17,7 @@ mod transport;
 
 pub use error::ControlError;
 pub use events::{CallEvent, EventBus, PbxEvent};
+pub use media::available_cpus;
 pub use metrics::Metrics;
 pub use server::{new_extension, open_store, run, start, Running};
 pub use transport::{Flow, Transport};

@@ -25,11 +25,16 @@ use crate::error::ControlError;
 /// How often the per-core counters are copied into the metrics.
 const METRICS_PERIOD: Duration = Duration::from_secs(1);
 
+/// The CPU ids this process may use (what `media.cores` and `control_threads` are resolved
+/// against).
+pub fn available_cpus() -> Vec<usize> {
+    (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+}
+
 /// Maps the `media:` section onto the engine's configuration.
 pub(crate) fn engine_config(config: &Config) -> EngineConfig {
     let m = &config.media;
-    let available: Vec<usize> =
-        (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+    let available = available_cpus();
     let bind = match m.address {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
