@@ -25,31 +25,15 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
     for backend in Backend::all() {
         let w = start("call_rtp", backend);
         let setup = CallSetup::new(&w);
-        let MediaCall {
-            ta,
-            tb,
-            mut caller,
-            mut callee,
-            a_ep,
-            b_ep,
-        } = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "3000"]);
+        let mut call = setup.media_call(&w, "uas_answer.xml", "call_uac.xml", &["-d", "3000"]);
+        let (a_ep, b_ep) = (call.a_ep, call.b_ep);
         assert_media_plane_addr(&w, a_ep);
         assert_media_plane_addr(&w, b_ep);
         assert_ne!(a_ep, b_ep, "one endpoint per leg");
 
         // The phones send 50 packets each way; each side must get the other's, from the
         // endpoint the media plane allocated for it.
-        let (mut at_a, mut at_b) = (Vec::new(), Vec::new());
-        for seq in 0..50u16 {
-            ta.send_to(&rtp(seq, 0x1111_1111, b"A2B"), a_ep).unwrap();
-            tb.send_to(&rtp(seq, 0x2222_2222, b"B2A"), b_ep).unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-            drain(&ta, &mut at_a);
-            drain(&tb, &mut at_b);
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        drain(&ta, &mut at_a);
-        drain(&tb, &mut at_b);
+        let (at_a, at_b) = talk(&call, 50);
         let from_caller: Vec<_> = at_b
             .iter()
             .filter(|(_, _, p)| p.starts_with(b"A2B"))
@@ -83,14 +67,16 @@ fn answered_call_relays_rtp_both_ways_through_the_media_plane() {
             "the caller hears the media plane's caller-side endpoint only"
         );
 
-        finish(&mut caller, &mut callee);
+        finish(&mut call.caller, &mut call.callee);
         // The caller's signalling never saw the callee's media address, nor the reverse.
-        assert!(!caller
+        assert!(!call
+            .caller
             .messages()
-            .contains(&format!("m=audio {}", tb.local_addr().unwrap().port())));
-        assert!(!callee
+            .contains(&format!("m=audio {}", call.tb.local_addr().unwrap().port())));
+        assert!(!call
+            .callee
             .messages()
-            .contains(&format!("m=audio {}", ta.local_addr().unwrap().port())));
+            .contains(&format!("m=audio {}", call.ta.local_addr().unwrap().port())));
 
         let recs = records(&w, 1);
         assert_eq!(recs.len(), 1, "one record per call");
@@ -137,35 +123,19 @@ fn a_caller_without_an_offer_answers_ours_in_its_ack_and_talks() {
     for backend in Backend::all() {
         let w = start("call_delayed", backend);
         let setup = CallSetup::new(&w);
-        let MediaCall {
-            ta,
-            tb,
-            mut caller,
-            mut callee,
-            a_ep,
-            b_ep,
-        } = setup.media_call(
+        let mut call = setup.media_call(
             &w,
             "uas_answer.xml",
             "call_uac_delayed.xml",
             &["-d", "2000"],
         );
+        let (a_ep, b_ep) = (call.a_ep, call.b_ep);
         assert_media_plane_addr(&w, a_ep);
         assert_media_plane_addr(&w, b_ep);
 
         // The caller's address came only in its ACK; RTP flows both ways once it is in.
-        let (mut at_a, mut at_b) = (Vec::new(), Vec::new());
-        for seq in 0..30u16 {
-            ta.send_to(&rtp(seq, 0x3333_3333, b"A2B"), a_ep).unwrap();
-            tb.send_to(&rtp(seq, 0x4444_4444, b"B2A"), b_ep).unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-            drain(&ta, &mut at_a);
-            drain(&tb, &mut at_b);
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        drain(&ta, &mut at_a);
-        drain(&tb, &mut at_b);
-        let heard = |got: &[(std::net::SocketAddr, u8, Vec<u8>)], tag: &[u8], from| {
+        let (at_a, at_b) = talk(&call, 30);
+        let heard = |got: &Heard, tag: &[u8], from| {
             got.iter()
                 .filter(|(src, pt, p)| p.starts_with(tag) && *src == from && *pt == 0)
                 .count()
@@ -177,7 +147,7 @@ fn a_caller_without_an_offer_answers_ours_in_its_ack_and_talks() {
         );
         assert!(heard(&at_a, b"B2A", a_ep) >= 25, "caller heard the callee");
 
-        finish(&mut caller, &mut callee);
+        finish(&mut call.caller, &mut call.callee);
         let r = &records(&w, 1)[0].record;
         assert_eq!(r.disposition, Disposition::Answered);
         assert_eq!(r.hangup_cause.as_deref(), Some("BYE"));

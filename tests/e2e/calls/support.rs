@@ -398,6 +398,31 @@ pub(super) fn drain(sock: &UdpSocket, into: &mut Vec<(SocketAddr, u8, Vec<u8>)>)
     }
 }
 
+/// What each phone heard: (source, payload type, payload) per packet.
+pub(super) type Heard = Vec<(SocketAddr, u8, Vec<u8>)>;
+
+/// The phones of `call` talk at once, `packets` RTP packets each way every 20 ms (the
+/// caller's payloads start with `A2B`, the callee's with `B2A`), then listen 300 ms more.
+/// Returns what the caller and the callee heard.
+pub(super) fn talk(call: &MediaCall, packets: u16) -> (Heard, Heard) {
+    let (mut at_a, mut at_b) = (Vec::new(), Vec::new());
+    for seq in 0..packets {
+        call.ta
+            .send_to(&rtp(seq, 0x1111_1111, b"A2B"), call.a_ep)
+            .unwrap();
+        call.tb
+            .send_to(&rtp(seq, 0x2222_2222, b"B2A"), call.b_ep)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        drain(&call.ta, &mut at_a);
+        drain(&call.tb, &mut at_b);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drain(&call.ta, &mut at_a);
+    drain(&call.tb, &mut at_b);
+    (at_a, at_b)
+}
+
 pub(super) fn socket() -> UdpSocket {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.set_nonblocking(true).unwrap();
