@@ -85,9 +85,7 @@ pub(crate) fn answered(
     };
     let b_pm = sdp::party_media(&answer);
     // A delayed offer: the caller's media is known from its ACK's answer.
-    let a_pm = (!d.a.delayed_offer)
-        .then(|| sdp::party_media(&d.a.offer))
-        .flatten();
+    let a_pm = d.a.offered_media();
     for (leg, pm) in [(Leg::B, &b_pm), (Leg::A, &a_pm)] {
         if let Some(pm) = pm {
             ctx.action(Action::Media {

@@ -301,7 +301,7 @@ impl Ringing {
                 // A caller that made no offer gets no early media: our offer is in the 2xx.
                 if !d.early_media && !d.a.delayed_offer {
                     d.early_media = true;
-                    if let Some(a) = sdp::party_media(&d.a.offer) {
+                    if let Some(a) = d.a.offered_media() {
                         ctx.action(Action::Media {
                             call: d.id,
                             leg: Leg::A,

@@ -12,7 +12,7 @@ use warden_sip_txn::TxId;
 use crate::ctx::Ctx;
 use crate::ids::{Dest, Flow};
 use crate::msg::{self, ResponseSpec, SessionExpires};
-use crate::sdp::{LocalSdp, Sdp};
+use crate::sdp::{LocalSdp, PartyMedia, Sdp};
 use crate::timers::{CallTimer, TimerTable};
 
 /// What the caller said about reliable provisional responses.
@@ -159,6 +159,15 @@ impl Uas {
             queued: VecDeque::new(),
             held_2xx: None,
         })
+    }
+
+    /// The media the caller asked for in its offer; `None` for a delayed offer (its media
+    /// comes with the answer in its ACK).
+    pub(crate) fn offered_media(&self) -> Option<PartyMedia> {
+        if self.delayed_offer {
+            return None;
+        }
+        crate::sdp::party_media(&self.offer)
     }
 
     /// Writes a response to the INVITE.

@@ -14,7 +14,7 @@ use crate::ctx::{Ctx, Purpose};
 use crate::dialog::Dialog;
 use crate::ids::{Dest, Leg};
 use crate::io::{Action, CallEvent, Disposition, HangupSide, VoiceCodec};
-use crate::sdp::{self, audio_index, encoding, Sdp};
+use crate::sdp::{audio_index, encoding, Sdp};
 use crate::timers::CallTimer;
 use crate::transcode::restrict;
 
@@ -85,9 +85,7 @@ pub(crate) fn answer(
         .callee_party
         .as_ref()
         .map_or_else(|| d.callee.clone(), |p| p.number.clone());
-    let a_pm = (!d.a.delayed_offer)
-        .then(|| sdp::party_media(&d.a.offer))
-        .flatten();
+    let a_pm = d.a.offered_media();
     if let Some(pm) = &a_pm {
         ctx.action(Action::Media {
             call: d.id,
