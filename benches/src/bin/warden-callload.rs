@@ -95,10 +95,15 @@ fn parse_args() -> Result<Args> {
 }
 
 fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = l.local_addr()?.port();
-    std::net::UdpSocket::bind(("127.0.0.1", port))?;
-    Ok(port)
+    for _ in 0..100 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = l.local_addr()?.port();
+        // The same number may be taken for UDP (a media port): take another.
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no port free for both TCP and UDP")
 }
 
 /// An even port with the next three free (SIPp's media port: RTP, RTCP, video).
