@@ -43,6 +43,8 @@ pub(crate) struct InKernel {
     key: FlowKey,
     /// The latched sender, as the core knows it.
     source: SocketAddr,
+    /// Where the kernel sends the direction's packets (the peer's remote).
+    destination: SocketAddrV4,
     peer: u32,
     /// Extended highest sequence number when handed over.
     seed_ext: u64,
@@ -221,6 +223,7 @@ impl Kernel {
         let handed = InKernel {
             key,
             source,
+            destination,
             peer: b_slot,
             seed_ext: cont.highest_seq_ext,
             absorbed: (0, 0),
@@ -326,6 +329,33 @@ impl Kernel {
                 .absorb(packets, cont.highest_seq_ext as u16, cont.last_ts, at_ns);
             b.packets_sent += packets;
             b.bytes_sent += bytes;
+        }
+    }
+
+    /// Endpoint `slot` latched a new sender. The direction it receives is keyed by the old
+    /// sender, so the core takes it back; its peer's direction stays in the kernel while
+    /// it still sends to where `slot` now sends (symmetric RTP latches the address the
+    /// party's SDP gave).
+    pub(crate) fn on_latch(
+        &self,
+        table: &mut EndpointTable,
+        slot: u32,
+        counters: &mut LocalCounters,
+    ) {
+        self.take_back(table, slot, counters);
+        let Some(a) = table.get_slot(slot) else {
+            return;
+        };
+        let destination = a.rtp_destination().and_then(v4);
+        let Some(peer) = a.peer else {
+            return;
+        };
+        let moved = table
+            .get_slot(peer)
+            .and_then(|b| b.in_kernel)
+            .is_some_and(|ik| Some(ik.destination) != destination);
+        if moved {
+            self.take_back(table, peer, counters);
         }
     }
 

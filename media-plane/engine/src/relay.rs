@@ -114,8 +114,7 @@ impl PacketPath<'_> {
         };
         if newly_latched {
             if let Some(kernel) = self.kernel {
-                // Either direction's rule names the old address.
-                kernel.take_back_pair(self.table, handle.slot, self.counters);
+                kernel.on_latch(self.table, handle.slot, self.counters);
             }
         }
         if self.transcoded(

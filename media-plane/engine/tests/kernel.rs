@@ -226,3 +226,79 @@ async fn telephone_events_are_detected_and_relayed_beside_the_kernel() {
     assert_eq!(stats.packets_lost, 0);
     plane.shutdown();
 }
+
+/// Sends `seqs` from Alice to A and returns what Bob's socket gets.
+async fn alice_to_bob(
+    alice: &UdpSocket,
+    a: SocketAddr,
+    bob: &UdpSocket,
+    seqs: std::ops::RangeInclusive<u16>,
+) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    for seq in seqs {
+        alice.send_to(&rtp(seq, 0xA11CE), a).await.unwrap();
+        got.push(recv(bob).await.0);
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callee_latching_leaves_the_callers_direction_in_the_kernel() {
+    let Some(plane) = plane((41900, 41949)) else {
+        return;
+    };
+    let (a, b, alice, bob) = support::bridged(&plane).await;
+    // Alice talks first: her direction is handed over before Bob is heard.
+    alice_to_bob(&alice, a.rtp, &bob, 1..=10).await;
+    assert_eq!(plane.load()[0].kernel_handoffs, 1);
+    // Bob answers from the address his SDP gave: B latches it, which changes nothing for
+    // the direction the kernel has.
+    for seq in 1..=10u16 {
+        bob.send_to(&rtp(seq, 0xB0B), b.rtp).await.unwrap();
+        assert_eq!(recv(&alice).await.0[12], seq as u8);
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let got = alice_to_bob(&alice, a.rtp, &bob, 11..=30).await;
+    assert!(got.iter().zip(11u8..).all(|(p, seq)| p[12] == seq));
+    let load = plane.load()[0];
+    assert_eq!(load.kernel_handoffs, 2, "each direction handed over once");
+    assert_eq!(load.packets_in, 4, "the core relayed only the warm-ups");
+    let stats = plane.stats(a.id).await.unwrap();
+    assert_eq!(stats.packets_received, 30);
+    assert_eq!(stats.packets_lost, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_heard_from_elsewhere_gets_the_callers_rtp_there() {
+    let Some(plane) = plane((41950, 41999)) else {
+        return;
+    };
+    let (a, b, alice, bob) = support::bridged(&plane).await;
+    alice_to_bob(&alice, a.rtp, &bob, 1..=10).await;
+    assert_eq!(plane.load()[0].kernel_handoffs, 1);
+    // Bob is behind a NAT: his RTP comes from another address than his SDP's. B latches
+    // it, and the kernel's rule for Alice's direction, which sends to the SDP's address,
+    // is taken back.
+    let nat = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for seq in 1..=3u16 {
+        nat.send_to(&rtp(seq, 0xB0B), b.rtp).await.unwrap();
+        assert_eq!(recv(&alice).await.0[12], seq as u8);
+    }
+    let got = alice_to_bob(&alice, a.rtp, &nat, 11..=30).await;
+    let seqs: Vec<u16> = got.iter().map(|p| seq_of(p)).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "one continuous stream at the new address: {seqs:?}"
+    );
+    assert!(got.iter().zip(11u8..).all(|(p, seq)| p[12] == seq));
+    assert!(
+        timeout(Duration::from_millis(100), bob.recv_from(&mut [0u8; 2048]))
+            .await
+            .is_err(),
+        "nothing more to the SDP's address"
+    );
+    // Alice's direction went back to the core, and to the kernel again once warm.
+    let load = plane.load()[0];
+    assert_eq!(load.kernel_handoffs, 3, "{load:?}");
+}
