@@ -73,16 +73,20 @@ pub(crate) struct CoreSetup {
     pub(crate) kernel: Option<Arc<warden_kfwd::Forwarder>>,
 }
 
-/// How long a core that woke at `woke` sleeps at `now` before waiting `timeout_ms` (0: do
-/// not wait), given its wake-up interval, and the wait's timeout after that sleep. No sleep
-/// when the interval is off, has passed, or the core must not wait.
+/// How long a core that woke at `woke` (and before that at `previous`) sleeps at `now`
+/// before waiting `timeout_ms` (0: do not wait), given its wake-up interval, and the wait's
+/// timeout after that sleep. No sleep when the interval is off, has passed, or the core
+/// must not wait; nor when the core is not busy: woken an interval or more after its
+/// previous wake-up, it would only add a sleep's context switch to the next one.
 fn coalesce_plan(
     interval: Duration,
+    previous: Instant,
     woke: Instant,
     now: Instant,
     timeout_ms: i32,
 ) -> (Duration, i32) {
-    if interval.is_zero() || timeout_ms <= 0 {
+    if interval.is_zero() || timeout_ms <= 0 || woke.saturating_duration_since(previous) >= interval
+    {
         return (Duration::ZERO, timeout_ms);
     }
     let timeout = Duration::from_millis(u64::from(timeout_ms.unsigned_abs()));
@@ -201,6 +205,7 @@ impl Core {
             "media core started"
         );
         let mut woke = Instant::now();
+        let mut previous = woke;
         loop {
             // One clock read per wake-up: commands and timers use the wake-up time.
             let now = woke;
@@ -234,8 +239,9 @@ impl Core {
             let timeout = self.sleep_ms(done);
             self.counters.busy_ns += done.duration_since(woke).as_nanos() as u64;
             self.publish();
-            let timeout = self.coalesce(woke, done, timeout);
+            let timeout = self.coalesce(previous, woke, done, timeout);
             let ready = self.epoll.wait(timeout);
+            previous = woke;
             woke = Instant::now();
             self.counters.wakeups += 1;
             for i in 0..ready {
@@ -288,11 +294,12 @@ impl Core {
         }
     }
 
-    /// With a wake-up interval set, a core that woke less than an interval ago sleeps out
-    /// the rest before it waits (packets and commands queue meanwhile and are taken in one
-    /// pass). Returns the wait's timeout, shortened by the time slept.
-    fn coalesce(&self, woke: Instant, now: Instant, timeout_ms: i32) -> i32 {
-        let (sleep, timeout_ms) = coalesce_plan(self.wake_interval, woke, now, timeout_ms);
+    /// With a wake-up interval set, a busy core that woke less than an interval ago sleeps
+    /// out the rest before it waits (packets and commands queue meanwhile and are taken in
+    /// one pass). Returns the wait's timeout, shortened by the time slept.
+    fn coalesce(&self, previous: Instant, woke: Instant, now: Instant, timeout_ms: i32) -> i32 {
+        let (sleep, timeout_ms) =
+            coalesce_plan(self.wake_interval, previous, woke, now, timeout_ms);
         if !sleep.is_zero() {
             std::thread::sleep(sleep);
         }
@@ -759,15 +766,19 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let us = Duration::from_micros;
-        // Woke 300 µs ago with a 1 ms interval: sleep 700 µs, then wait what is left of 5 ms.
-        assert_eq!(coalesce_plan(ms(1), t0, t0 + us(300), 5), (us(700), 5));
+        // Woke 300 µs ago, 200 µs after the wake-up before, with a 1 ms interval: sleep
+        // 700 µs, then wait what is left of 5 ms.
         assert_eq!(
-            coalesce_plan(ms(1), t0, t0 + us(300), 1000),
+            coalesce_plan(ms(1), t0, t0 + us(200), t0 + us(500), 5),
+            (us(700), 5)
+        );
+        assert_eq!(
+            coalesce_plan(ms(1), t0, t0 + us(200), t0 + us(500), 1000),
             (us(700), 1000)
         );
         // A timer due in 2 ms with a 5 ms interval: sleep only until the timer, no wait.
-        assert_eq!(coalesce_plan(ms(5), t0, t0, 2), (ms(2), 0));
-        assert_eq!(coalesce_plan(ms(5), t0, t0 + ms(1), 10), (ms(4), 6));
+        assert_eq!(coalesce_plan(ms(5), t0, t0, t0, 2), (ms(2), 0));
+        assert_eq!(coalesce_plan(ms(5), t0, t0, t0 + ms(1), 10), (ms(4), 6));
     }
 
     #[test]
@@ -776,14 +787,26 @@ mod tests {
         let ms = Duration::from_millis;
         // Interval off.
         assert_eq!(
-            coalesce_plan(Duration::ZERO, t0, t0, 5),
+            coalesce_plan(Duration::ZERO, t0, t0, t0, 5),
             (Duration::ZERO, 5)
         );
         // The interval has passed since the last wake-up.
-        assert_eq!(coalesce_plan(ms(1), t0, t0 + ms(3), 5), (Duration::ZERO, 5));
+        assert_eq!(
+            coalesce_plan(ms(1), t0, t0, t0 + ms(3), 5),
+            (Duration::ZERO, 5)
+        );
+        // Not busy: woken an interval or more after the wake-up before.
+        assert_eq!(
+            coalesce_plan(ms(1), t0, t0 + ms(1), t0 + ms(1), 5),
+            (Duration::ZERO, 5)
+        );
+        assert_eq!(
+            coalesce_plan(ms(1), t0, t0 + ms(20), t0 + ms(20), 5),
+            (Duration::ZERO, 5)
+        );
         // The core must go on at once (backlog, writer busy).
-        assert_eq!(coalesce_plan(ms(1), t0, t0, 0), (Duration::ZERO, 0));
+        assert_eq!(coalesce_plan(ms(1), t0, t0, t0, 0), (Duration::ZERO, 0));
         // A clock that looks backwards counts as "just woke", never as a panic.
-        assert_eq!(coalesce_plan(ms(1), t0 + ms(1), t0, 5).0, ms(1));
+        assert_eq!(coalesce_plan(ms(1), t0 + ms(1), t0 + ms(1), t0, 5).0, ms(1));
     }
 }
