@@ -18,6 +18,7 @@ const TAG_SET_DIRECTION: u8 = 0x05;
 const TAG_DESTROY: u8 = 0x06;
 const TAG_QUERY_STATS: u8 = 0x07;
 const TAG_SHUTDOWN: u8 = 0x08;
+const TAG_CREATE_PAIR: u8 = 0x09;
 
 /// Where and how to send media for one endpoint (what the remote's SDP said).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +64,18 @@ impl RemoteSpec {
 }
 
 /// A request to a media core. Every command carries a [`RequestId`]; the core answers with
-/// exactly one event carrying the same id (`Created`, `Done`, `Stats` or `Failed`).
+/// exactly one event carrying the same id (`Created`, `PairCreated`, `Done`, `Stats` or
+/// `Failed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// Allocate an endpoint with a fresh RTP/RTCP port pair. Answered by `Event::Created`.
     CreateEndpoint {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Allocate two endpoints and bridge them (a call's two legs, in one round trip).
+    /// Answered by `Event::PairCreated`; on failure neither endpoint is left behind.
+    CreatePair {
         /// Request id.
         req: RequestId,
     },
@@ -219,6 +227,7 @@ impl Command {
     pub fn request_id(&self) -> RequestId {
         match *self {
             Command::CreateEndpoint { req }
+            | Command::CreatePair { req }
             | Command::SetRemote { req, .. }
             | Command::Bridge { req, .. }
             | Command::Unbridge { req, .. }
@@ -242,6 +251,11 @@ impl Command {
         match *self {
             Command::CreateEndpoint { req } => {
                 let mut w = Writer::new(TAG_CREATE);
+                w.req(req);
+                w.finish()
+            }
+            Command::CreatePair { req } => {
+                let mut w = Writer::new(TAG_CREATE_PAIR);
                 w.req(req);
                 w.finish()
             }
@@ -379,6 +393,7 @@ impl Command {
         let req = r.req()?;
         Ok(match tag {
             TAG_CREATE => Command::CreateEndpoint { req },
+            TAG_CREATE_PAIR => Command::CreatePair { req },
             TAG_SET_REMOTE => {
                 let endpoint = r.endpoint("endpoint")?;
                 let rtp = r.addr("remote.rtp")?;
@@ -618,6 +633,7 @@ mod tests {
                     telephone_event: None,
                 },
             },
+            Command::CreatePair { req: RequestId(14) },
         ]
     }
 
@@ -644,7 +660,7 @@ mod tests {
         for cmd in samples()
             .into_iter()
             .skip(10)
-            .filter(|c| !matches!(c, Command::Transcode { .. }))
+            .filter(|c| !matches!(c, Command::Transcode { .. } | Command::CreatePair { .. }))
         {
             assert!((0x50..=0x5f).contains(&cmd.encode().0[0]), "{cmd:?}");
         }
@@ -680,7 +696,10 @@ mod tests {
 
     #[test]
     fn transcode_formats_are_validated() {
-        let Some(&cmd) = samples().last() else {
+        let Some(cmd) = samples()
+            .into_iter()
+            .find(|c| matches!(c, Command::Transcode { .. }))
+        else {
             unreachable!()
         };
         let frame = cmd.encode();

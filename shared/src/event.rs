@@ -17,6 +17,7 @@ const TAG_CREATED: u8 = 0x01;
 const TAG_DONE: u8 = 0x02;
 const TAG_FAILED: u8 = 0x03;
 const TAG_STATS: u8 = 0x04;
+const TAG_PAIR_CREATED: u8 = 0x05;
 const TAG_FIRST_PACKET: u8 = 0x10;
 const TAG_RTP_TIMEOUT: u8 = 0x11;
 const TAG_SSRC_CHANGED: u8 = 0x12;
@@ -152,6 +153,19 @@ pub enum Event {
         /// Advertised RTP address (RTCP is on the next port).
         local: SocketAddr,
     },
+    /// Reply to `CreatePair`: two new endpoints, bridged to each other.
+    PairCreated {
+        /// Request id of the command.
+        req: RequestId,
+        /// The first endpoint.
+        a: EndpointHandle,
+        /// The second endpoint.
+        b: EndpointHandle,
+        /// The first endpoint's advertised RTP address (RTCP is on the next port).
+        a_local: SocketAddr,
+        /// The second endpoint's advertised RTP address.
+        b_local: SocketAddr,
+    },
     /// Success reply to a command that returns nothing.
     Done {
         /// Request id of the command.
@@ -233,9 +247,10 @@ impl Event {
     /// The request id for replies, `None` for unsolicited notifications.
     pub fn request_id(&self) -> Option<RequestId> {
         match *self {
-            Event::Created { req, .. } | Event::Done { req } | Event::Failed { req, .. } => {
-                Some(req)
-            }
+            Event::Created { req, .. }
+            | Event::PairCreated { req, .. }
+            | Event::Done { req }
+            | Event::Failed { req, .. } => Some(req),
             Event::Stats { req, .. } if req != RequestId::UNSOLICITED => Some(req),
             _ => None,
         }
@@ -253,6 +268,21 @@ impl Event {
                 w.req(req);
                 w.endpoint(endpoint);
                 w.addr(local);
+                w.finish()
+            }
+            Event::PairCreated {
+                req,
+                a,
+                b,
+                a_local,
+                b_local,
+            } => {
+                let mut w = Writer::new(TAG_PAIR_CREATED);
+                w.req(req);
+                w.endpoint(a);
+                w.endpoint(b);
+                w.addr(a_local);
+                w.addr(b_local);
                 w.finish()
             }
             Event::Done { req } => {
@@ -368,6 +398,13 @@ impl Event {
                 req,
                 endpoint: r.endpoint("endpoint")?,
                 local: r.addr("local")?,
+            },
+            TAG_PAIR_CREATED => Event::PairCreated {
+                req,
+                a: r.endpoint("a")?,
+                b: r.endpoint("b")?,
+                a_local: r.addr("a_local")?,
+                b_local: r.addr("b_local")?,
             },
             TAG_DONE => Event::Done { req },
             TAG_FAILED => {
@@ -540,6 +577,16 @@ mod tests {
             Event::Failed {
                 req: RequestId(3),
                 code: ErrorCode::Busy,
+            },
+            Event::PairCreated {
+                req: RequestId(5),
+                a: ep(),
+                b: EndpointHandle {
+                    slot: u32::MAX,
+                    generation: u32::MAX,
+                },
+                a_local: "[2001:db8::1]:30002".parse().unwrap(),
+                b_local: "[2001:db8::1]:65534".parse().unwrap(),
             },
         ]
     }

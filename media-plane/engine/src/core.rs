@@ -439,6 +439,19 @@ impl Core {
                 };
                 self.notifier.send(&event);
             }
+            Command::CreatePair { req } => {
+                let event = match self.create_pair(now) {
+                    Ok(((a, a_local), (b, b_local))) => Event::PairCreated {
+                        req,
+                        a,
+                        b,
+                        a_local,
+                        b_local,
+                    },
+                    Err(code) => Event::Failed { req, code },
+                };
+                self.notifier.send(&event);
+            }
             Command::SetRemote {
                 req,
                 endpoint,
@@ -537,6 +550,28 @@ impl Core {
         };
         self.pool.assign(index, handle);
         Ok((handle, SocketAddr::new(self.address, port)))
+    }
+
+    /// Two new endpoints, bridged; on failure neither is left behind.
+    #[allow(clippy::type_complexity)]
+    fn create_pair(
+        &mut self,
+        now: Instant,
+    ) -> Result<((EndpointHandle, SocketAddr), (EndpointHandle, SocketAddr)), ErrorCode> {
+        let a = self.create_endpoint(now)?;
+        let b = match self.create_endpoint(now) {
+            Ok(b) => b,
+            Err(code) => {
+                let _ = self.destroy(a.0, now);
+                return Err(code);
+            }
+        };
+        if let Err(code) = self.bridge(a.0, b.0) {
+            let _ = self.destroy(a.0, now);
+            let _ = self.destroy(b.0, now);
+            return Err(code);
+        }
+        Ok((a, b))
     }
 
     /// A fresh random SSRC for an endpoint's outgoing stream.

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
@@ -77,6 +78,15 @@ impl Future for PendingReply {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the control plane learns of a new endpoint: RTCP is on the port after RTP's.
+fn endpoint_info(core: usize, handle: EndpointHandle, local: SocketAddr) -> EndpointInfo {
+    EndpointInfo {
+        id: EndpointId { core, handle },
+        rtp: local,
+        rtcp: SocketAddr::new(local.ip(), local.port().wrapping_add(1)),
+    }
 }
 
 fn done(event: Event) -> Result<(), MediaError> {
@@ -349,14 +359,33 @@ impl MediaPlane {
         {
             Event::Created {
                 endpoint, local, ..
-            } => Ok(EndpointInfo {
-                id: EndpointId {
-                    core,
-                    handle: endpoint,
-                },
-                rtp: local,
-                rtcp: std::net::SocketAddr::new(local.ip(), local.port().wrapping_add(1)),
-            }),
+            } => Ok(endpoint_info(core, endpoint, local)),
+            Event::Failed { code, .. } => Err(MediaError::Refused(code)),
+            _ => Err(MediaError::UnexpectedReply),
+        }
+    }
+
+    /// Allocates two endpoints on the session's core and bridges them, in one round trip
+    /// (a call's two legs). On failure neither endpoint is left behind.
+    pub async fn create_pair(
+        &self,
+        session: SessionId,
+    ) -> Result<(EndpointInfo, EndpointInfo), MediaError> {
+        let core = session.core;
+        match self
+            .request(core, |req| Command::CreatePair { req })
+            .await?
+        {
+            Event::PairCreated {
+                a,
+                b,
+                a_local,
+                b_local,
+                ..
+            } => Ok((
+                endpoint_info(core, a, a_local),
+                endpoint_info(core, b, b_local),
+            )),
             Event::Failed { code, .. } => Err(MediaError::Refused(code)),
             _ => Err(MediaError::UnexpectedReply),
         }

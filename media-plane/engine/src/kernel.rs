@@ -465,6 +465,7 @@ pub(crate) fn touched(command: &Command) -> [Option<EndpointHandle>; 2] {
         | Command::StartRecording { a, b, .. }
         | Command::Transcode { a, b, .. } => [Some(a), Some(b)],
         Command::CreateEndpoint { .. }
+        | Command::CreatePair { .. }
         | Command::QueryStats { .. }
         | Command::Shutdown { .. }
         | Command::SetVoicePt { .. } => [None, None],

@@ -92,7 +92,10 @@ impl Shared {
                 data_bytes,
                 failed,
             },
-            Event::Created { .. } | Event::Done { .. } | Event::Failed { .. } => return,
+            Event::Created { .. }
+            | Event::PairCreated { .. }
+            | Event::Done { .. }
+            | Event::Failed { .. } => return,
         };
         // No subscriber is not an error: the event simply has no audience.
         let _ = self.events.send(fanned);

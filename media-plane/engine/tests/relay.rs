@@ -13,7 +13,7 @@ use warden_media::{
     default_cores, DropReason, EndpointId, EngineConfig, KernelForwarding, MediaError, MediaEvent,
     MediaPlane, PtMap, RemoteSpec,
 };
-use warden_shared::{Command, Event};
+use warden_shared::{Command, ErrorCode, Event};
 
 fn config(ports: (u16, u16)) -> EngineConfig {
     let mut cfg = support::config(ports);
@@ -540,4 +540,47 @@ async fn a_released_pair_rests_then_serves_the_next_call_without_the_last_calls_
     assert!(recv(&dave, Duration::from_millis(200)).await.is_none());
     assert!(recv(&bob, Duration::from_millis(50)).await.is_none());
     plane.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_pair_relays_at_once_and_one_that_does_not_fit_leaves_nothing_behind() {
+    // Three port pairs: one call's two endpoints and one to spare.
+    let mut cfg = config((40990, 40995));
+    cfg.kernel_forwarding = KernelForwarding::Off;
+    let plane = MediaPlane::start(cfg).unwrap();
+    let (a, b) = plane.create_pair(plane.open_session()).await.unwrap();
+    assert_eq!(a.id.core(), b.id.core());
+    assert_ne!(a.rtp, b.rtp);
+    let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    plane
+        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
+        .await
+        .unwrap();
+    plane
+        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
+        .await
+        .unwrap();
+    // Bridged already: no Bridge command.
+    alice
+        .send_to(&rtp(0, 1, 0xA11CE, b"to bob"), a.rtp)
+        .await
+        .unwrap();
+    let (pkt, from) = recv(&bob, Duration::from_secs(2)).await.expect("relayed");
+    assert_eq!((from, &pkt[12..]), (b.rtp, &b"to bob"[..]));
+    bob.send_to(&rtp(0, 1, 0xB0B, b"to alice"), b.rtp)
+        .await
+        .unwrap();
+    let (pkt, from) = recv(&alice, Duration::from_secs(2)).await.expect("relayed");
+    assert_eq!((from, &pkt[12..]), (a.rtp, &b"to alice"[..]));
+
+    // One pair is left: a second call does not fit, and its first endpoint is released.
+    let err = plane.create_pair(plane.open_session()).await.unwrap_err();
+    assert!(
+        matches!(err, MediaError::Refused(ErrorCode::NoFreePort)),
+        "{err:?}"
+    );
+    assert_eq!(plane.load()[0].endpoints, 2, "only the first call's");
+    let spare = plane.create_endpoint(plane.open_session()).await.unwrap();
+    assert!(![a.rtp, b.rtp].contains(&spare.rtp));
 }
