@@ -270,30 +270,17 @@ impl Calls {
         }
     }
 
-    /// Opens the session: two endpoints on one core, bridged.
+    /// Opens the session: two endpoints on one core, bridged (one round trip).
     async fn open(&self, call: CallId) -> Option<Open> {
         let session = self.media.open_session();
-        let (a, b) = tokio::join!(
-            self.media.create_endpoint(session),
-            self.media.create_endpoint(session)
-        );
-        let (a, b) = match (a, b) {
-            (Ok(a), Ok(b)) => (a, b),
-            (a, b) => {
-                error!(%call, "media endpoints not created");
-                for ep in [a, b].into_iter().flatten() {
-                    let _ = self.media.destroy(ep.id).await;
-                }
+        let (a, b) = match self.media.create_pair(session).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                error!(error = %e, %call, "media endpoints not created");
                 self.media.close_session(session);
                 return None;
             }
         };
-        if let Err(e) = self.media.bridge(a.id, b.id).await {
-            error!(error = %e, %call, "media endpoints not bridged");
-            let _ = tokio::join!(self.media.destroy(a.id), self.media.destroy(b.id));
-            self.media.close_session(session);
-            return None;
-        }
         if let Ok(mut eps) = self.endpoints.lock() {
             eps.insert(a.id, (call, Leg::A));
             eps.insert(b.id, (call, Leg::B));
