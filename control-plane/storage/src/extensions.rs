@@ -237,6 +237,19 @@ impl Store {
         })
     }
 
+    /// The directory's version: it moves on with every change to extensions, call
+    /// forwarding and voicemail boxes, by whoever makes it (database triggers), so a cache
+    /// of those lookups stays good while it stands still.
+    pub async fn directory_version(&self) -> Result<i64> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT version FROM directory_version WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .map_err(query_err)?
+                .int("version")
+        })
+    }
+
     /// A page of extensions matching `filter`, ordered by number.
     pub async fn list_extensions(&self, filter: &ExtensionFilter) -> Result<Page<Extension>> {
         const WHERE: &str = "WHERE ($1 IS NULL OR LOWER(number) LIKE $1 ESCAPE '\\' \
@@ -416,6 +429,41 @@ mod tests {
     use crate::testing::backend_tests;
 
     backend_tests! {
+        async fn every_directory_change_moves_the_version_on(store) {
+            let mut versions = vec![store.directory_version().await.unwrap()];
+            store.create_extension(&NewExtension::new("1001", "Alice", "alice-secret")).await.unwrap();
+            versions.push(store.directory_version().await.unwrap());
+            let update = ExtensionUpdate { secret: Some("other-secret".into()), ..Default::default() };
+            store.update_extension("1001", &update).await.unwrap();
+            versions.push(store.directory_version().await.unwrap());
+            let f = crate::Forwarding { always: Some("1002".into()), ..Default::default() };
+            store.set_forwarding("1001", &f).await.unwrap();
+            versions.push(store.directory_version().await.unwrap());
+            let b = crate::VoicemailBox { enabled: true, ..Default::default() };
+            store.set_voicemail_box("1001", &b).await.unwrap();
+            versions.push(store.directory_version().await.unwrap());
+            // A registration is not part of the directory: the version stands still.
+            let binding = crate::NewBinding {
+                aor: "1001".into(),
+                contact_uri: "sip:alice@192.0.2.1".into(),
+                q: None,
+                expires_at: Utc::now() + chrono::Duration::seconds(60),
+                call_id: "reg-1".into(),
+                cseq: 1,
+                source: "192.0.2.1:5060".into(),
+                transport: "udp".into(),
+                user_agent: None,
+                path: None,
+                instance_id: None,
+            };
+            store.upsert_binding(&binding).await.unwrap();
+            assert_eq!(store.directory_version().await.unwrap(), versions[4]);
+            store.delete_extension("1001").await.unwrap();
+            versions.push(store.directory_version().await.unwrap());
+            // New extension, password, forwarding, voicemail box, removal: each moved it on.
+            assert!(versions.windows(2).all(|w| w[1] > w[0]), "{versions:?}");
+        }
+
         async fn create_get_and_conflict(store) {
             let mut new = NewExtension::new("1001", "Alice", "alice-secret");
             new.voicemail_pin = Some("1234".into());
