@@ -1,9 +1,16 @@
-//! A short-lived cache of the directory lookups a call makes (the caller's and the callee's
-//! extension, the callee's forwarding rules, voicemail box and registrations): under load most calls then
-//! cost no database round trip before they ring. Entries are kept for [`TTL`]; extensions,
-//! forwarding rules and voicemail boxes are also dropped when the API changes them
-//! ([`Directory::forget_number`]), registrations as soon as the registrar reports a change
-//! for the extension, and expired bindings are never used.
+//! A cache of the directory lookups a call makes (the caller's and the callee's extension,
+//! the callee's forwarding rules, voicemail box and registrations): under load most calls
+//! then cost no database round trip before they ring.
+//!
+//! - Extensions, forwarding rules and voicemail boxes are kept while the directory's
+//!   version (a counter that database triggers move on with every change to them, whoever
+//!   makes it) stands still. The version is read again at most every [`TTL`], one small
+//!   query for every entry, so a change made outside this process (the `warden extension`
+//!   command, another program) is seen within [`TTL`]. The API's own changes drop the
+//!   entries at once ([`Directory::forget_number`]). Nothing is kept longer than
+//!   [`MAX_AGE`].
+//! - Registrations are kept for [`TTL`] and dropped as soon as the registrar reports a
+//!   change for the extension; expired bindings are never used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,13 +23,24 @@ use warden_storage::{Binding, Extension, Forwarding, StorageError, Store, Voicem
 use super::Calls;
 use crate::events::PbxEvent;
 
-/// How long a lookup is reused.
+/// How long a registration lookup, or a reading of the directory's version, is trusted.
 pub(crate) const TTL: Duration = Duration::from_secs(2);
+
+/// Longest a directory entry is kept, even while the version stands still.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
 
 /// Most entries kept per table; past it the table starts over.
 const MAX_ENTRIES: usize = 10_000;
 
-type Table<T> = Mutex<HashMap<String, (Instant, T)>>;
+/// An entry: when it was read, the directory version it was read under, and the value.
+type Table<T> = Mutex<HashMap<String, (Instant, i64, T)>>;
+
+/// The directory's version as last read, and when.
+#[derive(Clone, Copy)]
+struct Version {
+    read_at: Instant,
+    version: i64,
+}
 
 /// Cached extensions and bindings.
 #[derive(Default)]
@@ -31,36 +49,89 @@ pub(crate) struct Directory {
     forwarding: Table<Forwarding>,
     voicemail: Table<VoicemailBox>,
     bindings: Table<Vec<Binding>>,
+    version: Mutex<Option<Version>>,
 }
 
-fn cached<T: Clone>(table: &Table<T>, key: &str) -> Option<T> {
+/// The entry for `key`, if it is younger than `max_age` and was read under `version`
+/// (`None`: any version).
+fn cached<T: Clone>(
+    table: &Table<T>,
+    key: &str,
+    max_age: Duration,
+    version: Option<i64>,
+) -> Option<T> {
     let t = table.lock().ok()?;
-    let (at, value) = t.get(key)?;
-    (at.elapsed() < TTL).then(|| value.clone())
+    let (at, read_under, value) = t.get(key)?;
+    let current = version.is_none_or(|v| v == *read_under);
+    (current && at.elapsed() < max_age).then(|| value.clone())
 }
 
-fn keep<T>(table: &Table<T>, key: &str, value: T) {
+fn keep<T>(table: &Table<T>, key: &str, version: i64, value: T) {
     if let Ok(mut t) = table.lock() {
         if t.len() >= MAX_ENTRIES {
             t.clear();
         }
-        t.insert(key.to_string(), (Instant::now(), value));
+        t.insert(key.to_string(), (Instant::now(), version, value));
     }
 }
 
 impl Directory {
+    /// The directory's version, read again when the last reading is older than [`TTL`];
+    /// `None` when it cannot be read (nothing cached is used then).
+    async fn version(&self, store: &Store) -> Option<i64> {
+        let last = self.version.lock().ok().and_then(|v| *v);
+        if let Some(v) = last.filter(|v| v.read_at.elapsed() < TTL) {
+            return Some(v.version);
+        }
+        let read_at = Instant::now();
+        match store.directory_version().await {
+            Ok(version) => {
+                if let Ok(mut v) = self.version.lock() {
+                    *v = Some(Version { read_at, version });
+                }
+                Some(version)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "directory version not read");
+                None
+            }
+        }
+    }
+
+    /// A directory entry from `table`, or `read` from the database and kept. The version
+    /// is taken before the read: a change after it moves the version on and drops the
+    /// entry.
+    async fn lookup<T: Clone, F>(
+        &self,
+        store: &Store,
+        table: &Table<T>,
+        key: &str,
+        read: F,
+    ) -> Result<T, StorageError>
+    where
+        F: std::future::Future<Output = Result<T, StorageError>>,
+    {
+        let version = self.version(store).await;
+        if let Some(v) = version {
+            if let Some(value) = cached(table, key, MAX_AGE, Some(v)) {
+                return Ok(value);
+            }
+        }
+        let value = read.await?;
+        if let Some(v) = version {
+            keep(table, key, v, value.clone());
+        }
+        Ok(value)
+    }
+
     /// The extension `number` (or `None`), from the cache or the database.
     pub(crate) async fn extension(
         &self,
         store: &Store,
         number: &str,
     ) -> Result<Option<Extension>, StorageError> {
-        if let Some(ext) = cached(&self.extensions, number) {
-            return Ok(ext);
-        }
-        let ext = store.get_extension(number).await?;
-        keep(&self.extensions, number, ext.clone());
-        Ok(ext)
+        self.lookup(store, &self.extensions, number, store.get_extension(number))
+            .await
     }
 
     /// The forwarding rules of extension `number`, from the cache or the database.
@@ -69,12 +140,13 @@ impl Directory {
         store: &Store,
         number: &str,
     ) -> Result<Forwarding, StorageError> {
-        if let Some(f) = cached(&self.forwarding, number) {
-            return Ok(f);
-        }
-        let f = store.get_forwarding(number).await?;
-        keep(&self.forwarding, number, f.clone());
-        Ok(f)
+        self.lookup(
+            store,
+            &self.forwarding,
+            number,
+            store.get_forwarding(number),
+        )
+        .await
     }
 
     /// The voicemail box settings of extension `number`, from the cache or the database.
@@ -83,12 +155,13 @@ impl Directory {
         store: &Store,
         number: &str,
     ) -> Result<VoicemailBox, StorageError> {
-        if let Some(b) = cached(&self.voicemail, number) {
-            return Ok(b);
-        }
-        let b = store.get_voicemail_box(number).await?;
-        keep(&self.voicemail, number, b.clone());
-        Ok(b)
+        self.lookup(
+            store,
+            &self.voicemail,
+            number,
+            store.get_voicemail_box(number),
+        )
+        .await
     }
 
     /// Forgets the cached extension, forwarding rules and voicemail box of `number` (after
@@ -112,11 +185,11 @@ impl Directory {
         aor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Binding>, StorageError> {
-        if let Some(list) = cached(&self.bindings, aor) {
+        if let Some(list) = cached(&self.bindings, aor, TTL, None) {
             return Ok(list.into_iter().filter(|b| b.expires_at > now).collect());
         }
         let list = store.bindings_for(aor, now).await?;
-        keep(&self.bindings, aor, list.clone());
+        keep(&self.bindings, aor, 0, list.clone());
         Ok(list)
     }
 
@@ -152,28 +225,102 @@ impl Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_storage::{ExtensionUpdate, NewExtension};
 
     #[test]
-    fn entries_expire_and_can_be_forgotten() {
+    fn entries_are_good_while_young_enough_and_read_under_the_version() {
         let d = Directory::default();
-        keep(&d.bindings, "1001", Vec::new());
-        assert_eq!(cached(&d.bindings, "1001"), Some(Vec::new()));
+        keep(&d.bindings, "1001", 0, Vec::new());
+        assert_eq!(cached(&d.bindings, "1001", TTL, None), Some(Vec::new()));
         d.forget_bindings(Some("1001"));
-        assert_eq!(cached(&d.bindings, "1001"), None);
-        keep(&d.extensions, "1002", None);
-        assert_eq!(cached(&d.extensions, "1002"), Some(None));
+        assert_eq!(cached(&d.bindings, "1001", TTL, None), None);
+
+        keep(&d.extensions, "1002", 7, None);
+        assert_eq!(cached(&d.extensions, "1002", MAX_AGE, Some(7)), Some(None));
+        assert_eq!(
+            cached(&d.extensions, "1002", MAX_AGE, Some(8)),
+            None,
+            "read under another version"
+        );
+        let age = |by: Duration| {
+            if let Ok(mut t) = d.extensions.lock() {
+                if let Some(entry) = t.get_mut("1002") {
+                    entry.0 = Instant::now() - by;
+                }
+            }
+        };
+        age(TTL);
+        assert_eq!(
+            cached(&d.extensions, "1002", MAX_AGE, Some(7)),
+            Some(None),
+            "older than the TTL, but the version stood still"
+        );
+        age(MAX_AGE);
+        assert_eq!(cached(&d.extensions, "1002", MAX_AGE, Some(7)), None);
+
+        keep(&d.extensions, "1003", 7, None);
+        keep(&d.forwarding, "1003", 7, Forwarding::default());
+        keep(&d.forwarding, "1004", 7, Forwarding::default());
+        d.forget_number("1003");
+        assert_eq!(cached(&d.extensions, "1003", MAX_AGE, Some(7)), None);
+        assert_eq!(cached(&d.forwarding, "1003", MAX_AGE, Some(7)), None);
+        assert_eq!(
+            cached(&d.forwarding, "1004", MAX_AGE, Some(7)),
+            Some(Forwarding::default())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_change_made_outside_the_api_is_seen_once_the_version_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("d.db").display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+            .create_extension(&NewExtension::new("1001", "Alice", "first-secret"))
+            .await
+            .unwrap();
+        let d = Directory::default();
+        let secret = |e: Option<Extension>| e.map(|e| e.secret);
+        let first = d.extension(&store, "1001").await.unwrap();
+        assert_eq!(secret(first), Some("first-secret".into()));
+
+        // As the `warden extension` command would: straight to the database.
+        let update = ExtensionUpdate {
+            secret: Some("second-secret".into()),
+            ..Default::default()
+        };
+        store.update_extension("1001", &update).await.unwrap();
+        let cached_one = d.extension(&store, "1001").await.unwrap();
+        assert_eq!(
+            secret(cached_one),
+            Some("first-secret".into()),
+            "the version was read less than a TTL ago"
+        );
+        if let Ok(mut v) = d.version.lock() {
+            if let Some(v) = v.as_mut() {
+                v.read_at = Instant::now() - TTL;
+            }
+        }
+        let seen = d.extension(&store, "1001").await.unwrap();
+        assert_eq!(secret(seen), Some("second-secret".into()));
+
+        // A version that stands still keeps the entry past the TTL.
         if let Ok(mut t) = d.extensions.lock() {
-            if let Some(entry) = t.get_mut("1002") {
+            if let Some(entry) = t.get_mut("1001") {
                 entry.0 = Instant::now() - TTL;
             }
         }
-        assert_eq!(cached(&d.extensions, "1002"), None, "stale after the TTL");
-        keep(&d.extensions, "1003", None);
-        keep(&d.forwarding, "1003", Forwarding::default());
-        keep(&d.forwarding, "1004", Forwarding::default());
-        d.forget_number("1003");
-        assert_eq!(cached(&d.extensions, "1003"), None);
-        assert_eq!(cached(&d.forwarding, "1003"), None);
-        assert_eq!(cached(&d.forwarding, "1004"), Some(Forwarding::default()));
+        if let Ok(mut v) = d.version.lock() {
+            if let Some(v) = v.as_mut() {
+                v.read_at = Instant::now() - TTL;
+            }
+        }
+        let (at_before, _, _) = d.extensions.lock().unwrap()["1001"].clone();
+        assert!(d.extension(&store, "1001").await.unwrap().is_some());
+        let (at_after, _, _) = d.extensions.lock().unwrap()["1001"].clone();
+        assert_eq!(at_before, at_after, "not read again");
+        store.close().await;
     }
 }
