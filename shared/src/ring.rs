@@ -90,6 +90,11 @@ impl EventProducer {
         self.0.slots()
     }
 
+    /// Frames the ring holds when empty.
+    pub fn capacity(&self) -> usize {
+        self.0.buffer().capacity()
+    }
+
     /// Whether the control side has been dropped.
     pub fn is_abandoned(&self) -> bool {
         self.0.is_abandoned()

@@ -214,9 +214,14 @@ impl Core {
             }
             self.collect_closed();
             self.media_tick(now);
+            // Quiet events go out at the latest with housekeeping.
+            let mut flush = false;
             for timer in self.timers.expired(now) {
                 match timer {
-                    Timer::Housekeeping => self.housekeeping(now),
+                    Timer::Housekeeping => {
+                        self.housekeeping(now);
+                        flush = true;
+                    }
                     Timer::StatsReport => self.report_stats(),
                 }
             }
@@ -238,7 +243,7 @@ impl Core {
             let done = Instant::now();
             let timeout = self.sleep_ms(done);
             self.counters.busy_ns += done.duration_since(woke).as_nanos() as u64;
-            self.publish();
+            self.publish(flush);
             let timeout = self.coalesce(previous, woke, done, timeout);
             let ready = self.epoll.wait(timeout);
             previous = woke;
@@ -263,7 +268,7 @@ impl Core {
         }
         self.collect_closed();
         self.counters.cpu_ns = sys::thread_cpu_time().as_nanos() as u64;
-        self.publish();
+        self.publish(true);
         tracing::info!(core = self.index, "media core stopped");
     }
 
@@ -306,11 +311,13 @@ impl Core {
         timeout_ms
     }
 
-    fn publish(&mut self) {
+    /// Publishes the counters and rings the event pump's bell when it is due; `flush`
+    /// rings it for quiet events too.
+    fn publish(&mut self, flush: bool) {
         self.counters.events_dropped = self.notifier.dropped;
         self.counters.endpoints = self.table.len() as u64;
         self.counters.publish(&self.load);
-        if self.notifier.take_pushed() {
+        if self.notifier.take_ring(flush) {
             self.event_bell.signal();
         }
     }
@@ -774,7 +781,7 @@ impl Core {
             .collect();
         for handle in handles {
             if let Some(stats) = self.stats_of(handle) {
-                self.notifier.send(&Event::Stats {
+                self.notifier.send_quietly(&Event::Stats {
                     req: RequestId::UNSOLICITED,
                     endpoint: handle,
                     stats,

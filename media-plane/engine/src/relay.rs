@@ -216,7 +216,7 @@ impl PacketPath<'_> {
             }
             LatchDecision::AcceptNewlyLatched => {
                 *newly_latched = !on_rtcp_port;
-                self.notifier.send(&Event::FirstPacket {
+                self.notifier.send_quietly(&Event::FirstPacket {
                     endpoint: handle,
                     source: src,
                     rtcp: on_rtcp_port,
@@ -233,7 +233,7 @@ impl PacketPath<'_> {
                     if let Some(old) = a.ssrc {
                         let clock = a.clock_rate();
                         a.restart_stats(clock);
-                        self.notifier.send(&Event::SsrcChanged {
+                        self.notifier.send_quietly(&Event::SsrcChanged {
                             endpoint: handle,
                             old,
                             new: info.ssrc,
