@@ -19,6 +19,7 @@ const TAG_DESTROY: u8 = 0x06;
 const TAG_QUERY_STATS: u8 = 0x07;
 const TAG_SHUTDOWN: u8 = 0x08;
 const TAG_CREATE_PAIR: u8 = 0x09;
+const TAG_RELEASE: u8 = 0x0a;
 
 /// Where and how to send media for one endpoint (what the remote's SDP said).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +123,14 @@ pub enum Command {
     },
     /// Report the endpoint's statistics. Answered by `Event::Stats` with the same id.
     QueryStats {
+        /// Request id.
+        req: RequestId,
+        /// Target endpoint.
+        endpoint: EndpointHandle,
+    },
+    /// Free an endpoint and report its final statistics (what `QueryStats` then `Destroy`
+    /// would do, in one command). Answered by `Event::Stats` with the same id.
+    Release {
         /// Request id.
         req: RequestId,
         /// Target endpoint.
@@ -234,6 +243,7 @@ impl Command {
             | Command::SetDirection { req, .. }
             | Command::Destroy { req, .. }
             | Command::QueryStats { req, .. }
+            | Command::Release { req, .. }
             | Command::Shutdown { req }
             | Command::SetDtmf { req, .. }
             | Command::StartRecording { req, .. }
@@ -296,6 +306,7 @@ impl Command {
             }
             Command::Destroy { req, endpoint } => Self::simple(TAG_DESTROY, req, endpoint),
             Command::QueryStats { req, endpoint } => Self::simple(TAG_QUERY_STATS, req, endpoint),
+            Command::Release { req, endpoint } => Self::simple(TAG_RELEASE, req, endpoint),
             Command::Shutdown { req } => {
                 let mut w = Writer::new(TAG_SHUTDOWN);
                 w.req(req);
@@ -434,6 +445,10 @@ impl Command {
                 endpoint: r.endpoint("endpoint")?,
             },
             TAG_QUERY_STATS => Command::QueryStats {
+                req,
+                endpoint: r.endpoint("endpoint")?,
+            },
+            TAG_RELEASE => Command::Release {
                 req,
                 endpoint: r.endpoint("endpoint")?,
             },
@@ -634,6 +649,10 @@ mod tests {
                 },
             },
             Command::CreatePair { req: RequestId(14) },
+            Command::Release {
+                req: RequestId(15),
+                endpoint: ep(9, 3),
+            },
         ]
     }
 
@@ -657,11 +676,12 @@ mod tests {
 
     #[test]
     fn recording_and_playback_use_their_tag_range() {
-        for cmd in samples()
-            .into_iter()
-            .skip(10)
-            .filter(|c| !matches!(c, Command::Transcode { .. } | Command::CreatePair { .. }))
-        {
+        for cmd in samples().into_iter().skip(10).filter(|c| {
+            !matches!(
+                c,
+                Command::Transcode { .. } | Command::CreatePair { .. } | Command::Release { .. }
+            )
+        }) {
             assert!((0x50..=0x5f).contains(&cmd.encode().0[0]), "{cmd:?}");
         }
         // A prompt name with a path separator or bytes after its length is refused.

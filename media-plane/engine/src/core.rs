@@ -493,6 +493,22 @@ impl Core {
                 let result = self.destroy(endpoint, now);
                 self.reply(req, result);
             }
+            Command::Release { req, endpoint } => {
+                // The kernel gave its directions back first: the table has every count.
+                let released = self
+                    .stats_of(endpoint)
+                    .ok_or(ErrorCode::UnknownEndpoint)
+                    .and_then(|stats| self.destroy(endpoint, now).map(|()| stats));
+                let event = match released {
+                    Ok(stats) => Event::Stats {
+                        req,
+                        endpoint,
+                        stats,
+                    },
+                    Err(code) => Event::Failed { req, code },
+                };
+                self.notifier.send(&event);
+            }
             Command::QueryStats { req, endpoint } => {
                 let event = match self.stats_of(endpoint) {
                     Some(stats) => Event::Stats {

@@ -80,6 +80,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The statistics a `Stats` reply carries.
+fn stats_reply(event: Event) -> Result<StreamStats, MediaError> {
+    match event {
+        Event::Stats { stats, .. } => Ok(stats),
+        Event::Failed { code, .. } => Err(MediaError::Refused(code)),
+        _ => Err(MediaError::UnexpectedReply),
+    }
+}
+
 /// What the control plane learns of a new endpoint: RTCP is on the port after RTP's.
 fn endpoint_info(core: usize, handle: EndpointHandle, local: SocketAddr) -> EndpointInfo {
     EndpointInfo {
@@ -473,17 +482,26 @@ impl MediaPlane {
     /// The endpoint's current statistics.
     pub async fn stats(&self, endpoint: EndpointId) -> Result<StreamStats, MediaError> {
         let handle = endpoint.handle;
-        match self
+        let reply = self
             .request(endpoint.core, |req| Command::QueryStats {
                 req,
                 endpoint: handle,
             })
-            .await?
-        {
-            Event::Stats { stats, .. } => Ok(stats),
-            Event::Failed { code, .. } => Err(MediaError::Refused(code)),
-            _ => Err(MediaError::UnexpectedReply),
-        }
+            .await?;
+        stats_reply(reply)
+    }
+
+    /// Frees the endpoint and returns its final statistics (one round trip for what
+    /// [`MediaPlane::stats`] then [`MediaPlane::destroy`] would do).
+    pub async fn release(&self, endpoint: EndpointId) -> Result<StreamStats, MediaError> {
+        let handle = endpoint.handle;
+        let reply = self
+            .request(endpoint.core, |req| Command::Release {
+                req,
+                endpoint: handle,
+            })
+            .await?;
+        stats_reply(reply)
     }
 
     /// Records two endpoints of one core (`a` left, `b` right, or mixed) into the file

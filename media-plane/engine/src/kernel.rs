@@ -456,6 +456,7 @@ pub(crate) fn touched(command: &Command) -> [Option<EndpointHandle>; 2] {
         | Command::Unbridge { endpoint, .. }
         | Command::SetDirection { endpoint, .. }
         | Command::Destroy { endpoint, .. }
+        | Command::Release { endpoint, .. }
         | Command::SetDtmf { endpoint, .. }
         | Command::StopRecording { endpoint, .. }
         | Command::PlayPrompt { endpoint, .. }

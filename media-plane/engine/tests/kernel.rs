@@ -267,6 +267,13 @@ async fn the_callee_latching_leaves_the_callers_direction_in_the_kernel() {
     let stats = plane.stats(a.id).await.unwrap();
     assert_eq!(stats.packets_received, 30);
     assert_eq!(stats.packets_lost, 0);
+
+    // Released, each endpoint reports every packet either path carried.
+    let a_final = plane.release(a.id).await.unwrap();
+    assert_eq!((a_final.packets_received, a_final.packets_sent), (30, 10));
+    let b_final = plane.release(b.id).await.unwrap();
+    assert_eq!((b_final.packets_received, b_final.packets_sent), (10, 30));
+    assert_eq!(plane.load()[0].endpoints, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

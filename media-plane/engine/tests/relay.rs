@@ -584,3 +584,31 @@ async fn a_created_pair_relays_at_once_and_one_that_does_not_fit_leaves_nothing_
     let spare = plane.create_endpoint(plane.open_session()).await.unwrap();
     assert!(![a.rtp, b.rtp].contains(&spare.rtp));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_endpoint_reports_its_final_statistics_and_is_gone() {
+    let mut cfg = config((40996, 40999));
+    cfg.kernel_forwarding = KernelForwarding::Off;
+    let plane = MediaPlane::start(cfg).unwrap();
+    let (a, b, alice, bob) = support::bridged(&plane).await;
+    for seq in 1..=3 {
+        alice
+            .send_to(&rtp(0, seq, 0xA11CE, &[seq as u8; 160]), a.rtp)
+            .await
+            .unwrap();
+        recv(&bob, Duration::from_secs(2)).await.expect("relayed");
+    }
+    let stats = plane.release(a.id).await.unwrap();
+    assert_eq!((stats.packets_received, stats.ssrc), (3, 0xA11CE));
+    assert_eq!(stats.bytes_received, 3 * 160);
+    assert!(matches!(
+        plane.stats(a.id).await,
+        Err(MediaError::Refused(ErrorCode::UnknownEndpoint))
+    ));
+    assert!(matches!(
+        plane.release(a.id).await,
+        Err(MediaError::Refused(ErrorCode::UnknownEndpoint))
+    ));
+    assert_eq!(plane.release(b.id).await.unwrap().packets_sent, 3);
+    assert_eq!(plane.load()[0].endpoints, 0);
+}
