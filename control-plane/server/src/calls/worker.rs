@@ -302,17 +302,12 @@ impl Calls {
         })
     }
 
-    /// Reads the final statistics of both endpoints and frees them (one batch).
+    /// Frees both endpoints with their final statistics (one batch).
     async fn close(&self, call: CallId, o: Open) -> (Option<RtpQuality>, Option<RtpQuality>) {
-        let (qa, qb, da, db) = tokio::join!(
-            self.media.stats(o.a.id),
-            self.media.stats(o.b.id),
-            self.media.destroy(o.a.id),
-            self.media.destroy(o.b.id)
-        );
-        for d in [da, db] {
-            if let Err(e) = d {
-                debug!(error = %e, %call, "media endpoint not destroyed");
+        let (qa, qb) = tokio::join!(self.media.release(o.a.id), self.media.release(o.b.id));
+        for r in [&qa, &qb] {
+            if let Err(e) = r {
+                debug!(error = %e, %call, "media endpoint not released");
             }
         }
         self.media.close_session(o.session);
