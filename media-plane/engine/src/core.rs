@@ -18,6 +18,7 @@ use warden_shared::{
     RequestId,
 };
 
+use crate::doorbell::Doorbell;
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::kernel::Kernel;
 use crate::load::{CoreLoad, DropReason, LocalCounters};
@@ -62,7 +63,7 @@ pub(crate) struct CoreSetup {
     pub(crate) events: EventProducer,
     pub(crate) load: Arc<CoreLoad>,
     /// The core's doorbell (rung by the control side after pushing a command).
-    pub(crate) wake: Arc<EventFd>,
+    pub(crate) wake: Arc<Doorbell>,
     /// The event pump's doorbell (rung by the core after pushing events).
     pub(crate) event_bell: Arc<EventFd>,
     /// Where recordings are written.
@@ -117,7 +118,7 @@ pub(crate) struct Core {
     commands: CommandConsumer,
     notifier: Notifier,
     load: Arc<CoreLoad>,
-    wake: Arc<EventFd>,
+    wake: Arc<Doorbell>,
     event_bell: Arc<EventFd>,
     epoll: Epoll,
     table: EndpointTable,
@@ -389,6 +390,7 @@ impl Core {
     }
 
     fn run_commands(&mut self, now: Instant) -> Flow {
+        self.wake.answer();
         self.backlog = false;
         for _ in 0..COMMAND_BUDGET {
             if !self.notifier.has_room() {

@@ -23,6 +23,7 @@ use warden_shared::{
 
 use crate::config::EngineConfig;
 use crate::core::{Core, CoreSetup};
+use crate::doorbell::Doorbell;
 use crate::error::MediaError;
 use crate::ids::{EndpointId, EndpointInfo, MediaEvent, SessionId};
 use crate::load::{CoreLoad, CoreLoadSnapshot};
@@ -39,7 +40,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 struct CoreControl {
     cpu: usize,
     commands: Mutex<CommandProducer>,
-    wake: Arc<EventFd>,
+    wake: Arc<Doorbell>,
     load: Arc<CoreLoad>,
     executor: Mutex<Option<ExecutorJoinHandle<()>>>,
 }
@@ -154,7 +155,7 @@ impl MediaPlane {
         let mut readiness = Vec::with_capacity(config.cores.len());
         for (index, &cpu) in config.cores.iter().enumerate() {
             let ((cmd_tx, evt_rx), (cmd_rx, evt_tx)) = core_rings(config.ring_capacity);
-            let wake = Arc::new(EventFd::new().map_err(|e| MediaError::Startup {
+            let wake = Arc::new(Doorbell::new().map_err(|e| MediaError::Startup {
                 core: index,
                 reason: format!("eventfd: {e}"),
             })?);
@@ -314,7 +315,7 @@ impl MediaPlane {
             self.inner.shared.pending().remove(&req.0);
             return Err(MediaError::RingFull { core });
         }
-        ctl.wake.signal();
+        ctl.wake.ring();
         Ok(PendingReply { rx })
     }
 
@@ -620,7 +621,7 @@ fn stop_started(cores: &[CoreControl]) {
         let _ = lock(&c.commands).push(&Command::Shutdown {
             req: RequestId::UNSOLICITED,
         });
-        c.wake.signal();
+        c.wake.ring();
     }
     for c in cores {
         if let Some(h) = lock(&c.executor).take() {
@@ -644,11 +645,11 @@ impl Inner {
                 .is_err()
                 && tries < 1000
             {
-                c.wake.signal();
+                c.wake.ring();
                 std::thread::sleep(Duration::from_millis(1));
                 tries += 1;
             }
-            c.wake.signal();
+            c.wake.ring();
             tracing::debug!(core = index, "media core asked to stop");
         }
         for c in &self.cores {

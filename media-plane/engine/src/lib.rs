@@ -7,6 +7,7 @@
 
 mod config;
 mod core;
+mod doorbell;
 mod dtmf;
 mod endpoint;
 mod error;
