@@ -42,6 +42,9 @@ struct Args {
     /// Also measure Warden with `media.kernel_forwarding: off` (every packet through the
     /// media cores).
     userspace_run: bool,
+    /// Times the whole measurement runs, Warden and the references taking turns; the
+    /// summary compares medians (these machines are noisy).
+    rounds: u32,
 }
 
 fn parse_args() -> Result<Args> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args> {
         database: None,
         wake_interval_us: None,
         userspace_run: true,
+        rounds: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -78,10 +82,11 @@ fn parse_args() -> Result<Args> {
             "--database" => a.database = Some(val()?),
             "--wake-interval-us" => a.wake_interval_us = Some(val()?.parse()?),
             "--no-userspace-run" => a.userspace_run = false,
+            "--rounds" => a.rounds = val()?.parse()?,
             "-h" | "--help" => {
                 println!(
                     "warden-callload [--warden PATH] [--kamailio PATH | --no-kamailio] [--rtpengine PATH | --no-rtpengine] [--rates 20,50,100] \
-                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US] [--no-userspace-run]"
+                     [--seconds N] [--hold-ms MS] [--callers N] [--database URL] [--wake-interval-us US] [--no-userspace-run] [--rounds N]"
                 );
                 std::process::exit(0);
             }
@@ -90,6 +95,9 @@ fn parse_args() -> Result<Args> {
     }
     if a.rates.is_empty() || a.rates.contains(&0) {
         bail!("--rates needs positive rates");
+    }
+    if a.rounds == 0 {
+        bail!("--rounds needs at least 1");
     }
     Ok(a)
 }
@@ -785,28 +793,19 @@ fn highest_clean(phases: &[Phase]) -> Option<u32> {
     phases.iter().filter(|p| p.clean()).map(|p| p.rate).max()
 }
 
-fn main() -> Result<()> {
-    let args = parse_args()?;
-    let dir = std::env::temp_dir().join(format!("warden-callload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    write_pcap(&dir.join("g711.pcap"), pcap_packets(args.hold_ms))?;
-    let mut f = std::fs::File::create(dir.join("callers.csv"))?;
-    writeln!(f, "SEQUENTIAL")?;
-    for i in 0..args.callers {
-        writeln!(f, "{};pw-{i}-secret", 100_000 + i)?;
-    }
-    drop(f);
-
-    let mut results: HashMap<&str, Vec<Phase>> = HashMap::new();
+/// One round: Warden (and Warden without kernel forwarding), then the references, at
+/// every rate.
+fn measure(args: &Args, dir: &Path) -> Result<HashMap<&'static str, Vec<Phase>>> {
+    let mut results: HashMap<&'static str, Vec<Phase>> = HashMap::new();
     let mut wardens = vec![("warden", "auto")];
     if args.userspace_run {
         wardens.push(("warden-userspace", "off"));
     }
     for (name, kernel) in wardens {
-        let server = start_warden(&args, &dir, kernel)?;
+        let server = start_warden(args, dir, kernel)?;
         let callee_port = free_port()?;
         register_callee(&server, callee_port)?;
-        results.insert(name, run_phases(&server, &args, &dir, callee_port)?);
+        results.insert(name, run_phases(&server, args, dir, callee_port)?);
     }
     if let Some(bin) = &args.kamailio {
         let mut references = vec![("kamailio", "kamailio.cfg", None)];
@@ -815,15 +814,19 @@ fn main() -> Result<()> {
         }
         for (name, config, rtpengine) in references {
             let callee_port = free_port()?;
-            match start_kamailio(bin, config, rtpengine, &dir, callee_port) {
+            match start_kamailio(bin, config, rtpengine, dir, callee_port) {
                 Ok(server) => {
-                    results.insert(name, run_phases(&server, &args, &dir, callee_port)?);
+                    results.insert(name, run_phases(&server, args, dir, callee_port)?);
                 }
                 Err(e) => eprintln!("{name} not measured: {e:#}"),
             }
         }
     }
+    Ok(results)
+}
 
+/// Prints one round's tables and comparisons.
+fn report(args: &Args, results: &HashMap<&'static str, Vec<Phase>>) {
     println!(
         "scenario   INVITE{} 180 200 ACK, G.711 RTP both ways for {} ms, BYE; {} s per rate",
         if args.kamailio.is_some() {
@@ -896,6 +899,80 @@ fn main() -> Result<()> {
                 );
             }
         }
+    }
+}
+
+/// The median of `v` (the lower middle for an even count); `None` when empty.
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len().saturating_sub(1) / 2).copied()
+}
+
+/// Medians over the rounds of Warden's and Kamailio's CPU per call, rate by rate.
+fn summarise(args: &Args, rounds: &[HashMap<&'static str, Vec<Phase>>]) {
+    println!(
+        "==== over {} rounds, Warden and Kamailio taking turns: CPU us/call, median (each round)",
+        rounds.len()
+    );
+    println!("  rate/s  Warden                     Kamailio                   Warden / Kamailio");
+    let per_round = |name: &str, rate: u32| -> Vec<f64> {
+        rounds
+            .iter()
+            .filter_map(|r| {
+                r.get(name)?
+                    .iter()
+                    .find(|p| p.rate == rate && p.clean())
+                    .map(Phase::us_per_call)
+            })
+            .collect()
+    };
+    let list = |v: &[f64], digits: usize| {
+        v.iter()
+            .map(|x| format!("{x:.digits$}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for &rate in &args.rates {
+        let (w, k) = (per_round("warden", rate), per_round("kamailio", rate));
+        let ratios: Vec<f64> = w.iter().zip(&k).map(|(w, k)| w / k.max(1e-9)).collect();
+        let (Some(wm), Some(km)) = (median(w.clone()), median(k.clone())) else {
+            continue;
+        };
+        println!(
+            "  {:<7} {:<26} {:<26} {:.2}x ({})",
+            rate,
+            format!("{wm:.0} ({})", list(&w, 0)),
+            format!("{km:.0} ({})", list(&k, 0)),
+            wm / km.max(1e-9),
+            list(&ratios, 2)
+        );
+    }
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let dir = std::env::temp_dir().join(format!("warden-callload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    write_pcap(&dir.join("g711.pcap"), pcap_packets(args.hold_ms))?;
+    let mut f = std::fs::File::create(dir.join("callers.csv"))?;
+    writeln!(f, "SEQUENTIAL")?;
+    for i in 0..args.callers {
+        writeln!(f, "{};pw-{i}-secret", 100_000 + i)?;
+    }
+    drop(f);
+
+    let mut rounds = Vec::new();
+    for _ in 0..args.rounds {
+        rounds.push(measure(&args, &dir)?);
+    }
+    for (i, results) in rounds.iter().enumerate() {
+        if args.rounds > 1 {
+            println!("==== round {} of {}", i + 1, args.rounds);
+        }
+        report(&args, results);
+    }
+    if args.rounds > 1 {
+        summarise(&args, &rounds);
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
