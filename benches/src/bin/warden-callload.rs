@@ -915,15 +915,16 @@ fn summarise(args: &Args, rounds: &[HashMap<&'static str, Vec<Phase>>]) {
         rounds.len()
     );
     println!("  rate/s  Warden                     Kamailio                   Warden / Kamailio");
+    let in_round = |r: &HashMap<&'static str, Vec<Phase>>, name: &str, rate: u32| {
+        r.get(name)?
+            .iter()
+            .find(|p| p.rate == rate && p.clean())
+            .map(Phase::us_per_call)
+    };
     let per_round = |name: &str, rate: u32| -> Vec<f64> {
         rounds
             .iter()
-            .filter_map(|r| {
-                r.get(name)?
-                    .iter()
-                    .find(|p| p.rate == rate && p.clean())
-                    .map(Phase::us_per_call)
-            })
+            .filter_map(|r| in_round(r, name, rate))
             .collect()
     };
     let list = |v: &[f64], digits: usize| {
@@ -934,7 +935,11 @@ fn summarise(args: &Args, rounds: &[HashMap<&'static str, Vec<Phase>>]) {
     };
     for &rate in &args.rates {
         let (w, k) = (per_round("warden", rate), per_round("kamailio", rate));
-        let ratios: Vec<f64> = w.iter().zip(&k).map(|(w, k)| w / k.max(1e-9)).collect();
+        // Only rounds where both ran clean at this rate.
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .filter_map(|r| Some(in_round(r, "warden", rate)? / in_round(r, "kamailio", rate)?))
+            .collect();
         let (Some(wm), Some(km)) = (median(w.clone()), median(k.clone())) else {
             continue;
         };
