@@ -129,7 +129,9 @@ pub enum Command {
         endpoint: EndpointHandle,
     },
     /// Free an endpoint and report its final statistics (what `QueryStats` then `Destroy`
-    /// would do, in one command). Answered by `Event::Stats` with the same id.
+    /// would do, in one command). Answered by `Event::Stats` with the same id, which does
+    /// not wake the control plane by itself: it goes with the next event that does, or
+    /// with the core's housekeeping (at most 100 ms later).
     Release {
         /// Request id.
         req: RequestId,

@@ -509,7 +509,8 @@ impl Core {
                     },
                     Err(code) => Event::Failed { req, code },
                 };
-                self.notifier.send(&event);
+                // Nothing waits on a call's final statistics but its record.
+                self.notifier.send_quietly(&event);
             }
             Command::QueryStats { req, endpoint } => {
                 let event = match self.stats_of(endpoint) {

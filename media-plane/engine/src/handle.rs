@@ -493,7 +493,9 @@ impl MediaPlane {
     }
 
     /// Frees the endpoint and returns its final statistics (one round trip for what
-    /// [`MediaPlane::stats`] then [`MediaPlane::destroy`] would do).
+    /// [`MediaPlane::stats`] then [`MediaPlane::destroy`] would do). The endpoint is gone at
+    /// once; the statistics may take up to the core's housekeeping interval (100 ms at
+    /// most) to come back, as the reply does not wake the control plane by itself.
     pub async fn release(&self, endpoint: EndpointId) -> Result<StreamStats, MediaError> {
         let handle = endpoint.handle;
         let reply = self

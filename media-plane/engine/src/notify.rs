@@ -4,9 +4,9 @@
 //!
 //! Replies and events that call for action (an RTP timeout, a digit, a finished prompt or
 //! recording) ring the control plane's bell at once. Events that only inform (a first
-//! packet, an SSRC change, periodic statistics) are queued quietly: the next bell, or the
-//! core's next housekeeping, brings them along. That spares the control plane a wake-up
-//! for each of them.
+//! packet, an SSRC change, periodic statistics, a released endpoint's final statistics)
+//! are queued quietly: the next bell, or the core's next housekeeping, brings them along.
+//! That spares the control plane a wake-up for each of them.
 
 use warden_shared::{Event, EventProducer};
 
