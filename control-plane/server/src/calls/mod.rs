@@ -46,9 +46,10 @@ use crate::transport::{Flow, Transports};
 use worker::Job;
 
 /// Least time from one run of the B2BUA's due timers to the next. SIP's timers are hundreds
-/// of milliseconds or more (T1 is 500 ms), so under load the timers falling due within this
-/// time run together, a wake-up for all of them rather than one each.
-const TIMER_GRANULARITY: Duration = Duration::from_millis(10);
+/// of milliseconds or more (T1 is 500 ms; the deferred 100 Trying waits 200 ms), so under
+/// load the timers falling due within this time run together, a wake-up for all of them
+/// rather than one each.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(50);
 
 /// The B2BUA's settings from the configuration.
 pub(crate) fn b2bua_config(config: &warden_config::Config) -> warden_b2bua::Config {
