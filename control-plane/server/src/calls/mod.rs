@@ -17,6 +17,7 @@ mod lookup;
 mod media_ops;
 mod metrics;
 mod records;
+mod spares;
 mod voicemail;
 mod worker;
 
@@ -114,6 +115,7 @@ pub(crate) struct Calls {
     events: EventBus,
     flows: flows::FlowTable,
     directory: cache::Directory,
+    spares: spares::Spares,
     calls: Mutex<HashMap<CallId, CallMedia>>,
     endpoints: Mutex<HashMap<EndpointId, (CallId, Leg)>>,
     stats: Mutex<HashMap<EndpointId, StreamStats>>,
@@ -159,6 +161,7 @@ impl Calls {
             events: setup.events,
             flows: flows::FlowTable::default(),
             directory: cache::Directory::default(),
+            spares: spares::Spares::default(),
             calls: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),

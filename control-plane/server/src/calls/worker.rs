@@ -270,10 +270,10 @@ impl Calls {
         }
     }
 
-    /// Opens the session: two endpoints on one core, bridged (one round trip).
+    /// Opens the session: two endpoints on one core, bridged (made ahead when it can be).
     async fn open(&self, call: CallId) -> Option<Open> {
         let session = self.media.open_session();
-        let (a, b) = match self.media.create_pair(session).await {
+        let (a, b) = match self.spares.take(&self.media, session).await {
             Ok(pair) => pair,
             Err(e) => {
                 error!(error = %e, %call, "media endpoints not created");
