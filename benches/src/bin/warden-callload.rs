@@ -575,6 +575,12 @@ impl Phase {
         self.failed == 0 && self.ok == self.calls
     }
 
+    /// At most 1 % of the calls failed: the CPU per call still compares (a saturated
+    /// machine's phones time out a call now and then).
+    fn nearly_clean(&self) -> bool {
+        self.ok * 100 >= self.calls * 99
+    }
+
     /// Media CPU per call, µs.
     fn media_us(&self) -> f64 {
         self.media_cpu * 1e6 / self.calls.max(1) as f64
@@ -746,12 +752,12 @@ fn machine_cpu() -> Option<f64> {
     Some(busy as f64 / clock_ticks())
 }
 
-/// Every configured rate in turn, up to the first with a failed call.
+/// Every configured rate in turn, up to the first where more than 1 % of the calls failed.
 fn run_phases(server: &Server, args: &Args, dir: &Path, callee_port: u16) -> Result<Vec<Phase>> {
     let mut phases = Vec::new();
     for &rate in &args.rates {
         let p = run_phase(server, args, dir, callee_port, rate)?;
-        let stop = !p.clean();
+        let stop = !p.nearly_clean();
         phases.push(p);
         if stop {
             break;
@@ -911,14 +917,14 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 /// Medians over the rounds of Warden's and Kamailio's CPU per call, rate by rate.
 fn summarise(args: &Args, rounds: &[HashMap<&'static str, Vec<Phase>>]) {
     println!(
-        "==== over {} rounds, Warden and Kamailio taking turns: CPU us/call, median (each round)",
+        "==== over {} rounds, Warden and Kamailio taking turns: CPU us/call, median (each round; phases with at most 1 % failed calls)",
         rounds.len()
     );
     println!("  rate/s  Warden                     Kamailio                   Warden / Kamailio");
     let in_round = |r: &HashMap<&'static str, Vec<Phase>>, name: &str, rate: u32| {
         r.get(name)?
             .iter()
-            .find(|p| p.rate == rate && p.clean())
+            .find(|p| p.rate == rate && p.nearly_clean())
             .map(Phase::us_per_call)
     };
     let per_round = |name: &str, rate: u32| -> Vec<f64> {
