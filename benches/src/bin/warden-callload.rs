@@ -795,8 +795,13 @@ fn print_phases(name: &str, phases: &[Phase]) {
     }
 }
 
+/// The highest rate of the unbroken run of clean rates from the first.
 fn highest_clean(phases: &[Phase]) -> Option<u32> {
-    phases.iter().filter(|p| p.clean()).map(|p| p.rate).max()
+    phases
+        .iter()
+        .take_while(|p| p.clean())
+        .map(|p| p.rate)
+        .max()
 }
 
 /// One round: Warden (and Warden without kernel forwarding), then the references, at
