@@ -383,8 +383,14 @@ fn wait_port(port: u16, what: &str) -> Result<()> {
     bail!("{what} did not start")
 }
 
-/// Starts Warden; `kernel` is its `media.kernel_forwarding`.
+/// Starts Warden; `kernel` is its `media.kernel_forwarding`. Each start gets a data
+/// directory of its own: a database kept from the last start would hold the callee's last
+/// registration too, and every call would also ring that dead contact.
 fn start_warden(args: &Args, dir: &Path, kernel: &str) -> Result<Server> {
+    static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = dir.join(format!("warden-{start}"));
+    std::fs::create_dir_all(&data)?;
     let sip = free_port()?;
     let api = free_port()?;
     let mut yaml = format!(
@@ -393,7 +399,7 @@ fn start_warden(args: &Args, dir: &Path, kernel: &str) -> Result<Server> {
          security: {{ rate_limit_per_sec: 1000000, rate_limit_burst: 1000000 }}\n\
          media:\n  address: 127.0.0.1\n  rtp_ports: \"40000-59998\"\n  kernel_forwarding: {kernel}\n{wake}\
          api:\n  listen: \"127.0.0.1:{api}\"\nlog:\n  level: warn\n",
-        d = dir.display(),
+        d = data.display(),
         wake = args
             .wake_interval_us
             .map(|us| format!("  wake_interval_us: {us}\n"))
@@ -411,7 +417,7 @@ fn start_warden(args: &Args, dir: &Path, kernel: &str) -> Result<Server> {
             100_000 + i
         ));
     }
-    let cfg = dir.join("warden.yaml");
+    let cfg = data.join("warden.yaml");
     std::fs::write(&cfg, yaml)?;
     let child = Command::new(&args.warden)
         .arg("--config")
@@ -806,7 +812,7 @@ fn highest_clean(phases: &[Phase]) -> Option<u32> {
 
 /// One round: Warden (and Warden without kernel forwarding), then the references, at
 /// every rate.
-fn measure(args: &Args, dir: &Path) -> Result<HashMap<&'static str, Vec<Phase>>> {
+fn measure(args: &Args, dir: &Path, callee_port: u16) -> Result<HashMap<&'static str, Vec<Phase>>> {
     let mut results: HashMap<&'static str, Vec<Phase>> = HashMap::new();
     let mut wardens = vec![("warden", "auto")];
     if args.userspace_run {
@@ -814,7 +820,8 @@ fn measure(args: &Args, dir: &Path) -> Result<HashMap<&'static str, Vec<Phase>>>
     }
     for (name, kernel) in wardens {
         let server = start_warden(args, dir, kernel)?;
-        let callee_port = free_port()?;
+        // The same contact every time: with a shared `--database` the REGISTER replaces
+        // the last start's binding instead of adding one.
         register_callee(&server, callee_port)?;
         results.insert(name, run_phases(&server, args, dir, callee_port)?);
     }
@@ -824,7 +831,6 @@ fn measure(args: &Args, dir: &Path) -> Result<HashMap<&'static str, Vec<Phase>>>
             references.push(("kamailio+rtpengine", "kamailio-rtpengine.cfg", Some(r)));
         }
         for (name, config, rtpengine) in references {
-            let callee_port = free_port()?;
             match start_kamailio(bin, config, rtpengine, dir, callee_port) {
                 Ok(server) => {
                     results.insert(name, run_phases(&server, args, dir, callee_port)?);
@@ -977,9 +983,10 @@ fn main() -> Result<()> {
     }
     drop(f);
 
+    let callee_port = free_port()?;
     let mut rounds = Vec::new();
     for _ in 0..args.rounds {
-        rounds.push(measure(&args, &dir)?);
+        rounds.push(measure(&args, &dir, callee_port)?);
     }
     for (i, results) in rounds.iter().enumerate() {
         if args.rounds > 1 {
