@@ -5,7 +5,7 @@
 //! - Extensions, forwarding rules and voicemail boxes are kept while the directory's
 //!   version (a counter that database triggers move on with every change to them, whoever
 //!   makes it) stands still. The version is read again at most every [`TTL`], one small
-//!   query for every entry, so a change made outside this process (the `warden extension`
+//!   query for all the entries, so a change made outside this process (the `warden extension`
 //!   command, another program) is seen within [`TTL`]. The API's own changes drop the
 //!   entries at once ([`Directory::forget_number`]). Nothing is kept longer than
 //!   [`MAX_AGE`].
