@@ -78,7 +78,7 @@ impl Spares {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use warden_media::{EngineConfig, KernelForwarding};
+    use warden_media::{EngineConfig, ErrorCode, KernelForwarding};
 
     fn plane(ports: (u16, u16)) -> MediaPlane {
         let mut cfg = EngineConfig::new("127.0.0.1".parse().unwrap_or_else(|_| unreachable!()));
@@ -123,17 +123,29 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // One thread: the spares' tasks run only when the call waits, so the call's own
+    // CreatePair reaches the core before theirs.
+    #[tokio::test(flavor = "current_thread")]
     async fn a_spare_that_could_not_be_made_is_skipped() {
-        // Two pairs of ports: the call's own pair and one spare; the other spares fail.
+        // Ports for two pairs: the first call's own and one spare; three spares fail.
         let media = plane((40980, 40987));
         let spares = Spares::default();
         let session = media.open_session();
         let first = spares.take(&media, session).await.unwrap();
         let second = spares.take(&media, session).await.unwrap();
         assert_ne!(first.0.rtp, second.0.rtp);
-        // No port left: the failed spares are skipped and the call's own attempt fails.
+        // The next spare failed and no port is free: the call's own attempt fails too.
         let third = spares.take(&media, session).await;
-        assert!(matches!(third, Err(MediaError::Refused(_))), "{third:?}");
+        assert!(
+            matches!(third, Err(MediaError::Refused(ErrorCode::NoFreePort))),
+            "{third:?}"
+        );
+        // With the first call's ports back, a call skips the next failed spare and makes
+        // its own pair.
+        media.release(first.0.id).await.unwrap();
+        media.release(first.1.id).await.unwrap();
+        let fourth = spares.take(&media, session).await.unwrap();
+        assert_ne!(fourth.0.rtp, second.0.rtp);
+        assert_eq!(spares.len(0), 1, "one failed spare left");
     }
 }
