@@ -551,16 +551,7 @@ async fn a_created_pair_relays_at_once_and_one_that_does_not_fit_leaves_nothing_
     let (a, b) = plane.create_pair(plane.open_session()).await.unwrap();
     assert_eq!(a.id.core(), b.id.core());
     assert_ne!(a.rtp, b.rtp);
-    let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    plane
-        .set_remote(a.id, RemoteSpec::new(alice.local_addr().unwrap()))
-        .await
-        .unwrap();
-    plane
-        .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
-        .await
-        .unwrap();
+    let (alice, bob) = support::phones(&plane, &a, &b).await;
     // Bridged already: no Bridge command.
     alice
         .send_to(&rtp(0, 1, 0xA11CE, b"to bob"), a.rtp)

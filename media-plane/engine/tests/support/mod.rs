@@ -32,6 +32,16 @@ pub async fn pointed(plane: &MediaPlane) -> (EndpointInfo, EndpointInfo, UdpSock
     let session = plane.open_session();
     let a = plane.create_endpoint(session).await.unwrap();
     let b = plane.create_endpoint(session).await.unwrap();
+    let (alice, bob) = phones(plane, &a, &b).await;
+    (a, b, alice, bob)
+}
+
+/// Alice's and Bob's loopback "phone" sockets, with `a` pointed at Alice and `b` at Bob.
+pub async fn phones(
+    plane: &MediaPlane,
+    a: &EndpointInfo,
+    b: &EndpointInfo,
+) -> (UdpSocket, UdpSocket) {
     let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     plane
@@ -42,5 +52,5 @@ pub async fn pointed(plane: &MediaPlane) -> (EndpointInfo, EndpointInfo, UdpSock
         .set_remote(b.id, RemoteSpec::new(bob.local_addr().unwrap()))
         .await
         .unwrap();
-    (a, b, alice, bob)
+    (alice, bob)
 }
