@@ -101,6 +101,9 @@ fn coalesce_plan(
     (sleep, left.min(MAX_SLEEP_MS as u128) as i32)
 }
 
+/// A new endpoint and the RTP address it advertises.
+type NewEndpoint = (EndpointHandle, SocketAddr);
+
 /// Whether the loop goes on.
 #[derive(PartialEq, Eq)]
 enum Flow {
@@ -554,7 +557,7 @@ impl Core {
         Flow::Continue
     }
 
-    fn create_endpoint(&mut self, now: Instant) -> Result<(EndpointHandle, SocketAddr), ErrorCode> {
+    fn create_endpoint(&mut self, now: Instant) -> Result<NewEndpoint, ErrorCode> {
         let lease = self.pool.allocate(self.bind, now)?;
         let (index, port) = (lease.index, lease.port);
         if lease.fresh {
@@ -579,11 +582,7 @@ impl Core {
     }
 
     /// Two new endpoints, bridged; on failure neither is left behind.
-    #[allow(clippy::type_complexity)]
-    fn create_pair(
-        &mut self,
-        now: Instant,
-    ) -> Result<((EndpointHandle, SocketAddr), (EndpointHandle, SocketAddr)), ErrorCode> {
+    fn create_pair(&mut self, now: Instant) -> Result<(NewEndpoint, NewEndpoint), ErrorCode> {
         let a = self.create_endpoint(now)?;
         let b = match self.create_endpoint(now) {
             Ok(b) => b,

@@ -81,15 +81,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The statistics a `Stats` reply carries.
-fn stats_reply(event: Event) -> Result<StreamStats, MediaError> {
-    match event {
-        Event::Stats { stats, .. } => Ok(stats),
-        Event::Failed { code, .. } => Err(MediaError::Refused(code)),
-        _ => Err(MediaError::UnexpectedReply),
-    }
-}
-
 /// What the control plane learns of a new endpoint: RTCP is on the port after RTP's.
 fn endpoint_info(core: usize, handle: EndpointHandle, local: SocketAddr) -> EndpointInfo {
     EndpointInfo {
@@ -482,14 +473,11 @@ impl MediaPlane {
 
     /// The endpoint's current statistics.
     pub async fn stats(&self, endpoint: EndpointId) -> Result<StreamStats, MediaError> {
-        let handle = endpoint.handle;
-        let reply = self
-            .request(endpoint.core, |req| Command::QueryStats {
-                req,
-                endpoint: handle,
-            })
-            .await?;
-        stats_reply(reply)
+        self.endpoint_stats(endpoint, |req, endpoint| Command::QueryStats {
+            req,
+            endpoint,
+        })
+        .await
     }
 
     /// Frees the endpoint and returns its final statistics (one round trip for what
@@ -497,14 +485,25 @@ impl MediaPlane {
     /// once; the statistics may take up to the core's housekeeping interval (100 ms at
     /// most) to come back, as the reply does not wake the control plane by itself.
     pub async fn release(&self, endpoint: EndpointId) -> Result<StreamStats, MediaError> {
+        self.endpoint_stats(endpoint, |req, endpoint| Command::Release { req, endpoint })
+            .await
+    }
+
+    /// Sends a command about one endpoint that is answered with its statistics.
+    async fn endpoint_stats(
+        &self,
+        endpoint: EndpointId,
+        command: impl FnOnce(RequestId, EndpointHandle) -> Command,
+    ) -> Result<StreamStats, MediaError> {
         let handle = endpoint.handle;
-        let reply = self
-            .request(endpoint.core, |req| Command::Release {
-                req,
-                endpoint: handle,
-            })
-            .await?;
-        stats_reply(reply)
+        match self
+            .request(endpoint.core, |req| command(req, handle))
+            .await?
+        {
+            Event::Stats { stats, .. } => Ok(stats),
+            Event::Failed { code, .. } => Err(MediaError::Refused(code)),
+            _ => Err(MediaError::UnexpectedReply),
+        }
     }
 
     /// Records two endpoints of one core (`a` left, `b` right, or mixed) into the file
